@@ -34,6 +34,8 @@
 pub mod diagnostic;
 pub mod emit;
 pub mod expand;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod hash;
 pub mod model;
 pub mod names;

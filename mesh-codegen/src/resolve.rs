@@ -164,21 +164,37 @@ pub fn load(roots: &[PathBuf]) -> Result<Registry, LoadError> {
             }
         }
     }
-    for interface in reg.interfaces.clone() {
-        let expanded = expand(interface);
-        reg.structs
-            .extend(expanded.structs.into_iter().map(|s| (s.name.clone(), s)));
-        reg.services.extend(expanded.services);
-        reg.actions.extend(expanded.actions);
+    if !diags.is_empty() {
+        return Err(LoadError::Invalid(diags));
     }
-    check_references(&reg, &mut diags);
-    if diags.is_empty() {
-        check_cycles(&reg, &mut diags);
-    }
-    if diags.is_empty() {
-        Ok(reg)
-    } else {
-        Err(LoadError::Invalid(diags))
+    Registry::from_interfaces(packages, reg.interfaces)
+}
+
+impl Registry {
+    /// Expands and resolves already parsed interfaces; `packages` names the known packages
+    /// (for error hints only).
+    pub fn from_interfaces(
+        packages: BTreeMap<String, PathBuf>,
+        interfaces: Vec<Interface>,
+    ) -> Result<Self, LoadError> {
+        let mut reg = Registry { packages, ..Registry::default() };
+        for interface in &interfaces {
+            let expanded = expand(interface.clone());
+            reg.structs.extend(expanded.structs.into_iter().map(|s| (s.name.clone(), s)));
+            reg.services.extend(expanded.services);
+            reg.actions.extend(expanded.actions);
+        }
+        reg.interfaces = interfaces;
+        let mut diags = Vec::new();
+        check_references(&reg, &mut diags);
+        if diags.is_empty() {
+            check_cycles(&reg, &mut diags);
+        }
+        if diags.is_empty() {
+            Ok(reg)
+        } else {
+            Err(LoadError::Invalid(diags))
+        }
     }
 }
 
