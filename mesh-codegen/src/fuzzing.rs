@@ -12,28 +12,40 @@ use crate::resolve::Registry;
 /// the file. Valid input goes on through expansion, resolution, hashing and both emitters.
 /// Must never panic.
 pub fn parse_and_generate(data: &[u8]) {
-    let Some((&selector, text)) = data.split_first() else { return };
+    let Some((&selector, text)) = data.split_first() else {
+        return;
+    };
     let kind = match selector % 3 {
         0 => Kind::Msg,
         1 => Kind::Srv,
         _ => Kind::Action,
     };
     let path = Path::new("fuzz").join(format!("Input.{}", kind.as_str()));
-    let Ok(interface) = parse_interface(&path, "fuzz_pkg", kind, "Input", text) else { return };
+    let Ok(interface) = parse_interface(&path, "fuzz_pkg", kind, "Input", text) else {
+        return;
+    };
     let mut interfaces = support_interfaces();
     interfaces.push(interface);
     let packages: BTreeMap<String, PathBuf> = interfaces
         .iter()
         .map(|i| (i.name().package.clone(), PathBuf::from("fuzz")))
         .collect();
-    let Ok(registry) = Registry::from_interfaces(packages, interfaces) else { return };
+    let Ok(registry) = Registry::from_interfaces(packages, interfaces) else {
+        return;
+    };
     let hashes = crate::type_hashes(&registry);
-    assert!(hashes.iter().all(|(_, h)| h.len() == 71), "RIHS01 text is 71 characters");
+    assert!(
+        hashes.iter().all(|(_, h)| h.len() == 71),
+        "RIHS01 text is 71 characters"
+    );
     let files = crate::emit::rust::render_tree(&registry, &crate::RustOptions::default());
     assert!(files.is_ok(), "a valid interface always renders");
     for name in registry.structs.keys() {
         let schema = crate::emit::schema::schema_text(&registry, name);
-        assert!(serde_json::from_str::<serde_json::Value>(&schema).is_ok(), "schema is JSON");
+        assert!(
+            serde_json::from_str::<serde_json::Value>(&schema).is_ok(),
+            "schema is JSON"
+        );
     }
 }
 

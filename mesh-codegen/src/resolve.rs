@@ -153,7 +153,11 @@ pub fn load(roots: &[PathBuf]) -> Result<Registry, LoadError> {
                 let bytes = match std::fs::read(&file) {
                     Ok(b) => b,
                     Err(e) => {
-                        diags.push(diag(&file, Span::default(), Problem::Io(e.to_string())));
+                        diags.push(diag(
+                            &file,
+                            Span { line: 1, col: 1 },
+                            Problem::Io(e.to_string()),
+                        ));
                         continue;
                     }
                 };
@@ -177,10 +181,14 @@ impl Registry {
         packages: BTreeMap<String, PathBuf>,
         interfaces: Vec<Interface>,
     ) -> Result<Self, LoadError> {
-        let mut reg = Registry { packages, ..Registry::default() };
+        let mut reg = Registry {
+            packages,
+            ..Registry::default()
+        };
         for interface in &interfaces {
             let expanded = expand(interface.clone());
-            reg.structs.extend(expanded.structs.into_iter().map(|s| (s.name.clone(), s)));
+            reg.structs
+                .extend(expanded.structs.into_iter().map(|s| (s.name.clone(), s)));
             reg.services.extend(expanded.services);
             reg.actions.extend(expanded.actions);
         }

@@ -15,14 +15,42 @@ struct Case {
     needle: &'static str,
 }
 
-const fn msg(rule: &'static str, text: &'static str, line: u32, col: u32, needle: &'static str) -> Case {
-    Case { rule, kind: Kind::Msg, text: text.as_bytes(), line, col, needle }
+const fn msg(
+    rule: &'static str,
+    text: &'static str,
+    line: u32,
+    col: u32,
+    needle: &'static str,
+) -> Case {
+    Case {
+        rule,
+        kind: Kind::Msg,
+        text: text.as_bytes(),
+        line,
+        col,
+        needle,
+    }
 }
 
-const fn of(kind: Kind, rule: &'static str, text: &'static str, line: u32, col: u32, needle: &'static str) -> Case {
-    Case { rule, kind, text: text.as_bytes(), line, col, needle }
+const fn of(
+    kind: Kind,
+    rule: &'static str,
+    text: &'static str,
+    line: u32,
+    col: u32,
+    needle: &'static str,
+) -> Case {
+    Case {
+        rule,
+        kind,
+        text: text.as_bytes(),
+        line,
+        col,
+        needle,
+    }
 }
 
+#[rustfmt::skip]
 const CASES: &[Case] = &[
     msg("A.4 field name uppercase", "int32 Foo\n", 1, 7, "invalid field name `Foo`"),
     msg("A.4 field name with __", "int32 ok\nint32 foo__bar\n", 2, 7, "invalid field name `foo__bar`"),
@@ -103,7 +131,13 @@ fn every_bad_input_gets_a_located_error() {
             ));
         }
     }
-    assert!(failures.is_empty(), "{} of {} cases wrong:\n{}", failures.len(), CASES.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases wrong:\n{}",
+        failures.len(),
+        CASES.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -116,9 +150,17 @@ fn every_bad_line_is_reported_not_just_the_first() {
 
 #[test]
 fn invalid_file_name_is_reported() {
-    let diags = parse_interface(Path::new("p/msg/bad_name.msg"), "p", Kind::Msg, "bad_name", b"")
-        .unwrap_err();
-    assert!(diags[0].to_string().contains("file name `bad_name` is not a valid type name"));
+    let diags = parse_interface(
+        Path::new("p/msg/bad_name.msg"),
+        "p",
+        Kind::Msg,
+        "bad_name",
+        b"",
+    )
+    .unwrap_err();
+    assert!(diags[0]
+        .to_string()
+        .contains("file name `bad_name` is not a valid type name"));
 }
 
 #[test]
@@ -145,12 +187,29 @@ float64  spaced_name
 string<=3[<=2] p [\"ab\", \"cd\"]
 ";
     let iface = parse_interface(Path::new("t.msg"), "pkg", Kind::Msg, "T", text.as_bytes())
-        .unwrap_or_else(|d| panic!("{}", d.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")));
-    let mesh_codegen::model::Interface::Message(s) = iface else { panic!("not a message") };
+        .unwrap_or_else(|d| {
+            panic!(
+                "{}",
+                d.iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            )
+        });
+    let mesh_codegen::model::Interface::Message(s) = iface else {
+        panic!("not a message")
+    };
     assert_eq!(s.fields.len(), 15);
     assert_eq!(s.constants.len(), 2);
     use mesh_codegen::model::Value;
-    let default = |name: &str| s.fields.iter().find(|f| f.name == name).unwrap().default.clone();
+    let default = |name: &str| {
+        s.fields
+            .iter()
+            .find(|f| f.name == name)
+            .unwrap()
+            .default
+            .clone()
+    };
     assert_eq!(default("a"), Some(Value::Int(10)));
     assert_eq!(default("b"), Some(Value::Int(-16)));
     assert_eq!(default("i"), Some(Value::String("hello world".into())));

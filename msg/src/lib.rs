@@ -42,4 +42,9 @@
 
 pub use mesh_msg_runtime as rt;
 
+/// Directory holding this crate's interface packages (`<pkg>/msg/*.msg` ...), for build
+/// scripts of other crates that reference these types (pass it to
+/// `mesh_codegen::Generator::root` together with `extern_package`).
+pub const INTERFACES_DIR: &str = env!("CARGO_MANIFEST_DIR");
+
 include!(concat!(env!("OUT_DIR"), "/interfaces/mod.rs"));

@@ -77,7 +77,8 @@ mod tests {
             "#",
             "#  more",
         ]);
-        assert_eq!(d.text, "banner\n\nstart angle\n\nmore");
+        // Dedent removes the common indent (one space); deeper indents stay.
+        assert_eq!(d.text, "banner\n\n start angle\n\n more");
         assert_eq!(d.unit.as_deref(), Some("rad"));
         let d = doc(&["# range [0, 1] and [m]"]);
         assert_eq!(d.unit, None);

@@ -132,7 +132,10 @@ fn declared_defaults_and_constants_are_generated() {
 #[test]
 fn bounds_are_enforced_on_encode_and_decode() {
     use crate::test_msgs::msg::BoundedSequences;
-    let v = BoundedSequences { int32_values: vec![1, 2, 3, 4], ..Default::default() };
+    let v = BoundedSequences {
+        int32_values: vec![1, 2, 3, 4],
+        ..Default::default()
+    };
     let err = v.to_cdr().unwrap_err();
     assert!(err.to_string().contains("int32_values"), "{err}");
     // Encode without the check, then decoding must refuse it.

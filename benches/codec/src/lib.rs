@@ -1,0 +1,55 @@
+//! Inputs shared by the codec benches: a 1 MiB `sensor_msgs/PointCloud2` and a small
+//! `geometry_msgs/Pose`.
+
+use omni_msgs::geometry_msgs::msg::{Point, Pose, Quaternion};
+use omni_msgs::sensor_msgs::msg::{PointCloud2, PointField};
+use omni_msgs::std_msgs::msg::Header;
+
+/// A 1 MiB cloud of 65536 points (x, y, z, intensity as f32).
+#[must_use]
+pub fn point_cloud_1mib() -> PointCloud2 {
+    let field = |name: &str, offset| PointField {
+        name: name.into(),
+        offset,
+        datatype: PointField::FLOAT32,
+        count: 1,
+    };
+    let data: Vec<u8> = (0..(1u32 << 20)).map(|i| (i % 251) as u8).collect();
+    PointCloud2 {
+        header: Header {
+            frame_id: "lidar".into(),
+            ..Default::default()
+        },
+        height: 1,
+        width: 65536,
+        fields: vec![
+            field("x", 0),
+            field("y", 4),
+            field("z", 8),
+            field("intensity", 12),
+        ],
+        is_bigendian: false,
+        point_step: 16,
+        row_step: 16 * 65536,
+        data,
+        is_dense: true,
+    }
+}
+
+/// A pose (56 bytes of payload).
+#[must_use]
+pub fn pose() -> Pose {
+    Pose {
+        position: Point {
+            x: 1.0,
+            y: 2.0,
+            z: 3.0,
+        },
+        orientation: Quaternion {
+            x: 0.0,
+            y: 0.0,
+            z: 0.382,
+            w: 0.924,
+        },
+    }
+}
