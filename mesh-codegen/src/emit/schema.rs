@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use serde_json::{json, Map, Value as Json};
 
-use crate::model::{ArrayKind, BaseType, ConstType, Field, Primitive, StructDef, TypeName, Value};
+use crate::model::{ArrayKind, BaseType, Field, Primitive, StructDef, TypeName, Value};
 use crate::resolve::Registry;
 
 fn def_key(name: &TypeName) -> String {
@@ -16,7 +16,12 @@ fn def_key(name: &TypeName) -> String {
 fn literal(v: &Value) -> Json {
     match v {
         Value::Bool(b) => json!(b),
-        Value::Int(i) => i64::try_from(*i).map_or_else(|_| json!(*i as f64), |i| json!(i)),
+        Value::Int(i) => match (i64::try_from(*i), u64::try_from(*i)) {
+            (Ok(v), _) => json!(v),
+            (_, Ok(v)) => json!(v),
+            // Literals are range-checked against 64-bit types, so this is unreachable.
+            _ => json!(i.to_string()),
+        },
         Value::Float(f) if f.is_finite() => json!(f),
         Value::Float(f) => json!(f.to_string()),
         Value::String(s) => json!(s),
@@ -89,14 +94,7 @@ fn object_schema(s: &StructDef, refs: &mut BTreeSet<TypeName>) -> Map<String, Js
         let consts: Map<String, Json> = s
             .constants
             .iter()
-            .map(|c| {
-                let v = match c.ty {
-                    ConstType::Primitive(_) | ConstType::String | ConstType::WString => {
-                        literal(&c.value)
-                    }
-                };
-                (c.name.clone(), v)
-            })
+            .map(|c| (c.name.clone(), literal(&c.value)))
             .collect();
         obj.insert("x-ros-constants".into(), Json::Object(consts));
     }

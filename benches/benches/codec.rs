@@ -2,7 +2,7 @@
 //! rkyv serialize, rkyv validated access (zero-copy, bytecheck), CDR encode and decode (the ROS 2
 //! wire format), and a plain `Vec` clone of the payload as the copy reference.
 //!
-//! Run: `cargo bench -p codec-bench` (add `-- --quick` for a short run).
+//! Run: `cargo bench -p mesh-benches --bench codec` (add `-- --quick` for a short run).
 
 // criterion_group! generates undocumented public functions.
 #![allow(missing_docs)]
@@ -14,7 +14,7 @@ use omni_msgs::rt::Message;
 use omni_msgs::sensor_msgs::msg::{ArchivedPointCloud2, PointCloud2};
 
 fn point_cloud(c: &mut Criterion) {
-    let cloud = codec_bench::point_cloud_1mib();
+    let cloud = mesh_benches::point_cloud_1mib();
     let archive = rkyv::to_bytes::<Error>(&cloud).unwrap();
     let cdr = cloud.to_cdr().unwrap();
     let mut g = c.benchmark_group("pointcloud2_1mib");
@@ -41,7 +41,7 @@ fn point_cloud(c: &mut Criterion) {
 }
 
 fn pose(c: &mut Criterion) {
-    let pose = codec_bench::pose();
+    let pose = mesh_benches::pose();
     let archive = rkyv::to_bytes::<Error>(&pose).unwrap();
     let cdr = pose.to_cdr().unwrap();
     let mut g = c.benchmark_group("pose");
