@@ -1,0 +1,19 @@
+//! OMNI-MESH middleware core.
+//!
+//! Modules so far:
+//! - [`identity`]: Ed25519 node keys, `did:key`, key files;
+//! - [`envelope`]: the signed envelope v1 wire format with typestate (only signed envelopes are
+//!   sent, only verified ones delivered), single and Merkle-batch signatures;
+//! - [`security`]: modes, trust store, authority grants, topic ACL, revocations, and the
+//!   receive path with counted cheap rejection;
+//! - [`replay`]: epochs and sequence windows for replay protection;
+//! - [`config`]: the typed node configuration.
+
+pub mod config;
+pub mod envelope;
+pub mod identity;
+pub mod replay;
+pub mod security;
+
+#[doc(hidden)]
+pub mod fuzzing;
