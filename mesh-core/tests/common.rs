@@ -1,0 +1,30 @@
+//! Helpers shared by the mesh-core integration tests.
+
+#![allow(dead_code)]
+
+use mesh_core::envelope::{Envelope, EnvelopeFields, TopicId, Unsigned};
+
+pub const TYPE_HASH: [u8; 32] = [0x5a; 32];
+
+pub fn fields(topic: &str, sequence: u64) -> EnvelopeFields {
+    EnvelopeFields {
+        topic: TopicId::of(topic),
+        type_hash: TYPE_HASH,
+        epoch: 3,
+        sequence,
+        timestamp_ns: 1_764_000_000_000_000_000 + sequence,
+    }
+}
+
+pub fn unsigned(topic: &str, sequence: u64, payload_len: usize) -> Envelope<Unsigned> {
+    let payload: Vec<u8> = (0..payload_len).map(|i| (i as u64 * 31 + sequence) as u8).collect();
+    Envelope::new(fields(topic, sequence), &payload).unwrap()
+}
+
+pub fn hex<const N: usize>(text: &str) -> [u8; N] {
+    let mut out = [0u8; N];
+    for (i, b) in out.iter_mut().enumerate() {
+        *b = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).unwrap();
+    }
+    out
+}
