@@ -53,3 +53,26 @@ pub fn pose() -> Pose {
         },
     }
 }
+
+/// Envelope inputs for the envelope and pipeline benches.
+pub mod envelopes {
+    use mesh_core::envelope::{Envelope, EnvelopeFields, TopicId, Unsigned};
+
+    /// Fields of the `sequence`th envelope on a fixed topic.
+    #[must_use]
+    pub fn fields(sequence: u64) -> EnvelopeFields {
+        EnvelopeFields {
+            topic: TopicId::of("/fleet/amr_1/odom"),
+            type_hash: [0x42; 32],
+            epoch: 1,
+            sequence,
+            timestamp_ns: 1_764_000_000_000_000_000 + sequence,
+        }
+    }
+
+    /// An unsigned envelope with `len` payload bytes.
+    #[must_use]
+    pub fn unsigned(sequence: u64, payload: &[u8]) -> Envelope<Unsigned> {
+        Envelope::new(fields(sequence), payload).expect("payload fits")
+    }
+}

@@ -33,7 +33,10 @@ impl Config {
                 let col = before.rsplit('\n').next().map_or(0, str::len) + 1;
                 (line, col)
             });
-            ConfigError { location, message: e.message().to_owned() }
+            ConfigError {
+                location,
+                message: e.message().to_owned(),
+            }
         })
     }
 }

@@ -37,23 +37,33 @@ pub enum EpochError {
 /// is written to a temporary file, synced and renamed over the old one, so a crash never
 /// yields a repeated or lost epoch.
 pub fn next_epoch(path: &Path) -> Result<u64, EpochError> {
-    let io = |source| EpochError::Io { path: path.to_owned(), source };
+    let io = |source| EpochError::Io {
+        path: path.to_owned(),
+        source,
+    };
     let last = match std::fs::read_to_string(path) {
-        Ok(text) => text.trim().parse::<u64>().map_err(|_| EpochError::Corrupt {
-            path: path.to_owned(),
-            content: text.chars().take(32).collect(),
-        })?,
+        Ok(text) => text
+            .trim()
+            .parse::<u64>()
+            .map_err(|_| EpochError::Corrupt {
+                path: path.to_owned(),
+                content: text.chars().take(32).collect(),
+            })?,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => 0,
         Err(e) => return Err(io(e)),
     };
-    let next = last.checked_add(1).ok_or_else(|| EpochError::Exhausted(path.to_owned()))?;
+    let next = last
+        .checked_add(1)
+        .ok_or_else(|| EpochError::Exhausted(path.to_owned()))?;
     let tmp = path.with_extension("tmp");
     let mut file = std::fs::File::create(&tmp).map_err(io)?;
     writeln!(file, "{next}").map_err(io)?;
     file.sync_all().map_err(io)?;
     std::fs::rename(&tmp, path).map_err(io)?;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(io)?;
+        std::fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(io)?;
     }
     Ok(next)
 }
@@ -95,7 +105,11 @@ impl ReplayWindow {
             return SeqVerdict::StaleEpoch;
         }
         if epoch > self.epoch || self.highest.is_none() {
-            *self = Self { epoch, highest: Some(sequence), seen: [0; 16] };
+            *self = Self {
+                epoch,
+                highest: Some(sequence),
+                seen: [0; 16],
+            };
             let (word, mask) = self.bit(sequence);
             *word |= mask;
             return SeqVerdict::Fresh;
@@ -137,8 +151,17 @@ pub struct ReplayGuard {
 
 impl ReplayGuard {
     /// Checks and records one envelope's position.
-    pub fn check(&mut self, publisher: [u8; 32], topic: TopicId, epoch: u64, sequence: u64) -> SeqVerdict {
-        self.windows.entry((publisher, topic)).or_default().check(epoch, sequence)
+    pub fn check(
+        &mut self,
+        publisher: [u8; 32],
+        topic: TopicId,
+        epoch: u64,
+        sequence: u64,
+    ) -> SeqVerdict {
+        self.windows
+            .entry((publisher, topic))
+            .or_default()
+            .check(epoch, sequence)
     }
 }
 

@@ -13,14 +13,23 @@ fn every_single_bit_flip_of_1000_envelopes_is_rejected() {
     trust.add_publisher(key.public());
     let mut envelopes: Vec<Vec<u8>> = Vec::new();
     for i in 0..500u64 {
-        envelopes.push(common::unsigned("/fleet/amr_1/odom", i, 16).sign(&key).into_inner());
+        envelopes.push(
+            common::unsigned("/fleet/amr_1/odom", i, 16)
+                .sign(&key)
+                .into_inner(),
+        );
     }
     for pair in 0..250u64 {
         let batch = vec![
             common::unsigned("/fleet/amr_1/odom", 1000 + 2 * pair, 16),
             common::unsigned("/fleet/amr_1/odom", 1001 + 2 * pair, 16),
         ];
-        envelopes.extend(sign_batch(&key, batch).unwrap().into_iter().map(Envelope::into_inner));
+        envelopes.extend(
+            sign_batch(&key, batch)
+                .unwrap()
+                .into_iter()
+                .map(Envelope::into_inner),
+        );
     }
     assert_eq!(envelopes.len(), 1000);
     let limits = Limits::default();
@@ -34,7 +43,10 @@ fn every_single_bit_flip_of_1000_envelopes_is_rejected() {
                     let mut checked = 0;
                     for original in chunk {
                         let ok = Envelope::parse(original.as_slice(), &limits).unwrap();
-                        assert!(verifier.verify(ok, trust).is_ok(), "unmodified envelope verifies");
+                        assert!(
+                            verifier.verify(ok, trust).is_ok(),
+                            "unmodified envelope verifies"
+                        );
                         let mut bytes = original.clone();
                         for bit in 0..bytes.len() * 8 {
                             bytes[bit / 8] ^= 1 << (bit % 8);

@@ -74,9 +74,16 @@ fn single_and_batch_round_trip() {
             let alone = Envelope::parse(s.as_bytes(), &Limits::default()).unwrap();
             assert!(alone.verify(&trust).is_ok(), "batch of {n}, envelope {i}");
             let env = Envelope::parse(s.as_bytes(), &Limits::default()).unwrap();
-            assert_eq!(verifier.verify(env, &trust).unwrap().header().sequence(), i as u64);
+            assert_eq!(
+                verifier.verify(env, &trust).unwrap().header().sequence(),
+                i as u64
+            );
         }
-        assert_eq!(verifier.ed25519_verifications(), 1, "one Ed25519 check per batch of {n}");
+        assert_eq!(
+            verifier.ed25519_verifications(),
+            1,
+            "one Ed25519 check per batch of {n}"
+        );
     }
 }
 
@@ -84,29 +91,46 @@ fn single_and_batch_round_trip() {
 fn transplants_to_another_topic_or_type_are_rejected() {
     let key = NodeKey::generate();
     let policy = SecurityPolicy::new(
-        SecurityConfig { mode: SecurityMode::Lightweight, ..SecurityConfig::default() },
+        SecurityConfig {
+            mode: SecurityMode::Lightweight,
+            ..SecurityConfig::default()
+        },
         trust_for(&key),
     );
     let mut rx = policy.receiver();
-    let signed = common::unsigned("/fleet/amr_1/cmd_vel", 7, 24).sign(&key).into_inner();
+    let signed = common::unsigned("/fleet/amr_1/cmd_vel", 7, 24)
+        .sign(&key)
+        .into_inner();
     let cmd = Route::new("/fleet/amr_1/cmd_vel", common::TYPE_HASH);
     let other_topic = Route::new("/fleet/amr_2/cmd_vel", common::TYPE_HASH);
     let other_type = Route::new("/fleet/amr_1/cmd_vel", [0x11; 32]);
     let now = 1;
-    assert!(rx.admit(&policy, PeerId(1), signed.as_slice(), &cmd, now).is_ok());
-    assert_eq!(rx.admit(&policy, PeerId(1), signed.as_slice(), &other_topic, now).unwrap_err(), Reject::WrongTopic);
-    assert_eq!(rx.admit(&policy, PeerId(1), signed.as_slice(), &other_type, now).unwrap_err(), Reject::WrongType);
+    assert!(rx
+        .admit(&policy, PeerId(1), signed.as_slice(), &cmd, now)
+        .is_ok());
+    assert_eq!(
+        rx.admit(&policy, PeerId(1), signed.as_slice(), &other_topic, now)
+            .unwrap_err(),
+        Reject::WrongTopic
+    );
+    assert_eq!(
+        rx.admit(&policy, PeerId(1), signed.as_slice(), &other_type, now)
+            .unwrap_err(),
+        Reject::WrongType
+    );
     // Rewriting the topic id or type hash inside the header breaks the signature.
     let mut moved = signed.clone();
     moved[8..24].copy_from_slice(&other_topic.topic.0);
     assert_eq!(
-        rx.admit(&policy, PeerId(1), moved.as_slice(), &other_topic, now).unwrap_err(),
+        rx.admit(&policy, PeerId(1), moved.as_slice(), &other_topic, now)
+            .unwrap_err(),
         Reject::Verify(VerifyError::BadSignature)
     );
     let mut retyped = signed;
     retyped[24..56].copy_from_slice(&[0x11; 32]);
     assert_eq!(
-        rx.admit(&policy, PeerId(1), retyped.as_slice(), &other_type, now).unwrap_err(),
+        rx.admit(&policy, PeerId(1), retyped.as_slice(), &other_type, now)
+            .unwrap_err(),
         Reject::Verify(VerifyError::BadSignature)
     );
     let counters = policy.counters();
@@ -142,7 +166,9 @@ fn rfc8032_vectors() {
     for (sk, pk, msg, sig) in RFC8032 {
         let key = NodeKey::from_seed(&common::hex::<32>(sk));
         assert_eq!(key.public().to_bytes(), common::hex::<32>(pk));
-        let message: Vec<u8> = (0..msg.len() / 2).map(|i| u8::from_str_radix(&msg[2 * i..2 * i + 2], 16).unwrap()).collect();
+        let message: Vec<u8> = (0..msg.len() / 2)
+            .map(|i| u8::from_str_radix(&msg[2 * i..2 * i + 2], 16).unwrap())
+            .collect();
         assert_eq!(key.sign(&message), common::hex::<64>(sig));
     }
 }
@@ -186,11 +212,17 @@ fn non_canonical_and_small_order_signatures_are_rejected() {
     forged[56..88].fill(0);
     forged[56] = 1;
     let dev = SecurityPolicy::new(
-        SecurityConfig { mode: SecurityMode::Development, ..SecurityConfig::default() },
+        SecurityConfig {
+            mode: SecurityMode::Development,
+            ..SecurityConfig::default()
+        },
         TrustStore::new(),
     );
     let route = Route::new("/a", common::TYPE_HASH);
-    let err = dev.receiver().admit(&dev, PeerId(9), forged.as_slice(), &route, 0).unwrap_err();
+    let err = dev
+        .receiver()
+        .admit(&dev, PeerId(9), forged.as_slice(), &route, 0)
+        .unwrap_err();
     assert_eq!(err, Reject::Verify(VerifyError::UnknownPublisher));
 }
 
@@ -202,33 +234,54 @@ fn truncation_and_hostile_lengths_are_typed_errors_without_large_allocations() {
     let largest = largest_allocation_during(|| {
         for cut in 0..signed.len() {
             let err = Envelope::parse(&signed[..cut], &limits).unwrap_err();
-            assert!(matches!(err, ParseError::Truncated { .. }), "cut {cut}: {err}");
+            assert!(
+                matches!(err, ParseError::Truncated { .. }),
+                "cut {cut}: {err}"
+            );
         }
         let mut longer = Vec::with_capacity(signed.len() + 1);
         longer.extend_from_slice(&signed);
         longer.push(0);
-        assert!(matches!(Envelope::parse(longer.as_slice(), &limits), Err(ParseError::TrailingBytes { extra: 1, .. })));
+        assert!(matches!(
+            Envelope::parse(longer.as_slice(), &limits),
+            Err(ParseError::TrailingBytes { extra: 1, .. })
+        ));
         for (at, value) in [(112, u32::MAX), (112, (16 << 20) + 1), (116, u32::MAX)] {
             let mut hostile = signed.clone();
             hostile[at..at + 4].copy_from_slice(&value.to_le_bytes());
             let err = Envelope::parse(hostile.as_slice(), &limits).unwrap_err();
             assert!(
-                matches!(err, ParseError::PayloadTooLarge { .. } | ParseError::Truncated { .. }),
+                matches!(
+                    err,
+                    ParseError::PayloadTooLarge { .. } | ParseError::Truncated { .. }
+                ),
                 "{err}"
             );
         }
     });
     // The clones above are the only allocations: nothing sized by a hostile length.
-    assert!(largest <= signed.len() + 1, "largest allocation {largest} bytes");
+    assert!(
+        largest <= signed.len() + 1,
+        "largest allocation {largest} bytes"
+    );
     let mut bad = signed.clone();
     bad[0] = b'X';
-    assert!(matches!(Envelope::parse(bad.as_slice(), &limits), Err(ParseError::BadMagic { .. })));
+    assert!(matches!(
+        Envelope::parse(bad.as_slice(), &limits),
+        Err(ParseError::BadMagic { .. })
+    ));
     let mut bad = signed.clone();
     bad[4] = 2;
-    assert!(matches!(Envelope::parse(bad.as_slice(), &limits), Err(ParseError::UnsupportedVersion { found: 2 })));
+    assert!(matches!(
+        Envelope::parse(bad.as_slice(), &limits),
+        Err(ParseError::UnsupportedVersion { found: 2 })
+    ));
     let mut bad = signed;
     bad[5] = 0x80;
-    assert!(matches!(Envelope::parse(bad.as_slice(), &limits), Err(ParseError::BadFlags { .. })));
+    assert!(matches!(
+        Envelope::parse(bad.as_slice(), &limits),
+        Err(ParseError::BadFlags { .. })
+    ));
     assert_eq!(HEADER_LEN, 152);
 }
 
@@ -236,16 +289,36 @@ fn truncation_and_hostile_lengths_are_typed_errors_without_large_allocations() {
 fn verify_many_batches_good_signatures_and_finds_bad_ones() {
     let key = NodeKey::generate();
     let trust = trust_for(&key);
-    let mut wire: Vec<Vec<u8>> = (0..32).map(|i| common::unsigned("/a", i, 64).sign(&key).into_inner()).collect();
+    let mut wire: Vec<Vec<u8>> = (0..32)
+        .map(|i| common::unsigned("/a", i, 64).sign(&key).into_inner())
+        .collect();
     let mut verifier = Verifier::new(4);
-    let parsed: Vec<_> = wire.iter().map(|b| Envelope::parse(b.as_slice(), &Limits::default()).unwrap()).collect();
-    assert!(verifier.verify_many(parsed, &trust).iter().all(Result::is_ok));
-    assert_eq!(verifier.ed25519_verifications(), 1, "32 signatures, one batch equation");
+    let parsed: Vec<_> = wire
+        .iter()
+        .map(|b| Envelope::parse(b.as_slice(), &Limits::default()).unwrap())
+        .collect();
+    assert!(verifier
+        .verify_many(parsed, &trust)
+        .iter()
+        .all(Result::is_ok));
+    assert_eq!(
+        verifier.ed25519_verifications(),
+        1,
+        "32 signatures, one batch equation"
+    );
     let last = wire[5].len() - 1;
     wire[5][last] ^= 1;
     wire[9][40] ^= 1; // header (type hash)
-    let parsed: Vec<_> = wire.iter().map(|b| Envelope::parse(b.as_slice(), &Limits::default()).unwrap()).collect();
+    let parsed: Vec<_> = wire
+        .iter()
+        .map(|b| Envelope::parse(b.as_slice(), &Limits::default()).unwrap())
+        .collect();
     let results = verifier.verify_many(parsed, &trust);
-    let bad: Vec<usize> = results.iter().enumerate().filter(|(_, r)| r.is_err()).map(|(i, _)| i).collect();
+    let bad: Vec<usize> = results
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.is_err())
+        .map(|(i, _)| i)
+        .collect();
     assert_eq!(bad, [5, 9]);
 }

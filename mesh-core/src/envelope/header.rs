@@ -35,7 +35,9 @@ pub const FLAG_UNSIGNED: u8 = 0b10;
 pub const KNOWN_FLAGS: u8 = FLAG_BATCH | FLAG_UNSIGNED;
 
 /// The header as laid out on the wire.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned,
+)]
 #[repr(C)]
 pub struct Header {
     pub(crate) magic: [u8; 4],

@@ -68,7 +68,11 @@ pub(crate) fn root_from_path(mut hash: [u8; 32], index: u32, siblings: &[u8]) ->
     for (level, sibling) in siblings.chunks_exact(32).enumerate() {
         let mut s = [0u8; 32];
         s.copy_from_slice(sibling);
-        hash = if (index >> level) & 1 == 0 { node(&hash, &s) } else { node(&s, &hash) };
+        hash = if (index >> level) & 1 == 0 {
+            node(&hash, &s)
+        } else {
+            node(&s, &hash)
+        };
     }
     hash
 }
@@ -124,7 +128,11 @@ pub fn sign_batch(
         let above: Vec<[u8; 32]> = below.chunks_exact(2).map(|p| node(&p[0], &p[1])).collect();
         levels.push(above);
     }
-    let root = levels.last().and_then(|l| l.first()).copied().unwrap_or_default();
+    let root = levels
+        .last()
+        .and_then(|l| l.first())
+        .copied()
+        .unwrap_or_default();
     let signature = key.sign(&root_message(depth, &root));
     let mut path = Vec::with_capacity(32 * usize::from(depth));
     Ok(envelopes

@@ -26,6 +26,7 @@
 //! assert_eq!(verified.header().sequence(), 42);
 //! ```
 
+mod adaptive;
 mod header;
 mod merkle;
 mod parse;
@@ -34,11 +35,12 @@ mod verify;
 
 use std::marker::PhantomData;
 
+pub use adaptive::AdaptiveSigner;
 pub use header::{Header, TopicId, FLAG_BATCH, FLAG_UNSIGNED, HEADER_LEN, MAGIC, VERSION};
 pub use merkle::{sign_batch, BatchError, MAX_BATCH, MAX_BATCH_DEPTH};
 pub use parse::{Limits, ParseError};
 pub use sign::{BuildError, EnvelopeFields, SIGNATURE_LEN};
-pub use verify::{PublisherKeys, VerifyError, Verifier};
+pub use verify::{PublisherKeys, Verifier, VerifyError};
 
 use zerocopy::FromBytes as _;
 
@@ -81,7 +83,10 @@ pub struct Envelope<S, B = Vec<u8>> {
 
 impl<S, B: AsRef<[u8]>> Envelope<S, B> {
     fn with_state(buf: B) -> Self {
-        Self { buf, state: PhantomData }
+        Self {
+            buf,
+            state: PhantomData,
+        }
     }
 
     /// The header, read in place.

@@ -18,7 +18,9 @@ pub struct Limits {
 impl Default for Limits {
     /// 16 MiB payloads.
     fn default() -> Self {
-        Self { max_payload: 16 << 20 }
+        Self {
+            max_payload: 16 << 20,
+        }
     }
 }
 
@@ -99,16 +101,25 @@ impl<B: AsRef<[u8]>> Envelope<Unverified, B> {
         let bytes = buf.as_ref();
         let available = bytes.len();
         let Ok((header, _)) = Header::ref_from_prefix(bytes) else {
-            return Err(ParseError::Truncated { needed: HEADER_LEN as u64, available });
+            return Err(ParseError::Truncated {
+                needed: HEADER_LEN as u64,
+                available,
+            });
         };
         if header.magic != MAGIC {
-            return Err(ParseError::BadMagic { found: header.magic });
+            return Err(ParseError::BadMagic {
+                found: header.magic,
+            });
         }
         if header.version != VERSION {
-            return Err(ParseError::UnsupportedVersion { found: header.version });
+            return Err(ParseError::UnsupportedVersion {
+                found: header.version,
+            });
         }
         if usize::from(header.header_len.get()) != HEADER_LEN {
-            return Err(ParseError::BadHeaderLength { found: header.header_len.get() });
+            return Err(ParseError::BadHeaderLength {
+                found: header.header_len.get(),
+            });
         }
         let flags = header.flags;
         if flags & !KNOWN_FLAGS != 0 || flags == FLAG_BATCH | FLAG_UNSIGNED {
@@ -116,15 +127,24 @@ impl<B: AsRef<[u8]>> Envelope<Unverified, B> {
         }
         let payload_len = header.payload_len();
         if payload_len > limits.max_payload {
-            return Err(ParseError::PayloadTooLarge { len: payload_len, max: limits.max_payload });
+            return Err(ParseError::PayloadTooLarge {
+                len: payload_len,
+                max: limits.max_payload,
+            });
         }
         let trailer_len = header.trailer_len();
         let declared = HEADER_LEN as u64 + u64::from(payload_len) + u64::from(trailer_len);
         if declared > available as u64 {
-            return Err(ParseError::Truncated { needed: declared, available });
+            return Err(ParseError::Truncated {
+                needed: declared,
+                available,
+            });
         }
         if declared < available as u64 {
-            return Err(ParseError::TrailingBytes { declared, extra: available as u64 - declared });
+            return Err(ParseError::TrailingBytes {
+                declared,
+                extra: available as u64 - declared,
+            });
         }
         let trailer = &bytes[HEADER_LEN + payload_len as usize..];
         check_trailer(flags, trailer)?;

@@ -64,13 +64,18 @@ impl<B: AsRef<[u8]>> Envelope<Unverified, B> {
         if header.flags() & FLAG_UNSIGNED != 0 {
             return Err(VerifyError::Unsigned);
         }
-        let key = keys.verifying_key(&header.publisher()).ok_or(VerifyError::UnknownPublisher)?;
+        let key = keys
+            .verifying_key(&header.publisher())
+            .ok_or(VerifyError::UnknownPublisher)?;
         if blake3::hash(self.payload()).as_bytes() != &header.payload_digest() {
             return Err(VerifyError::PayloadDigestMismatch);
         }
         let mut sig = [0u8; SIGNATURE_LEN];
         sig.copy_from_slice(&self.trailer()[..SIGNATURE_LEN]);
-        Ok(Checked { key, signature: Signature::from_bytes(&sig) })
+        Ok(Checked {
+            key,
+            signature: Signature::from_bytes(&sig),
+        })
     }
 
     /// The Merkle root this batch envelope proves membership in, and the message signed over
@@ -85,7 +90,9 @@ impl<B: AsRef<[u8]>> Envelope<Unverified, B> {
 }
 
 fn strict(c: &Checked, message: &[u8]) -> Result<(), VerifyError> {
-    c.key.verify_strict(message, &c.signature).map_err(|_| VerifyError::BadSignature)
+    c.key
+        .verify_strict(message, &c.signature)
+        .map_err(|_| VerifyError::BadSignature)
 }
 
 /// True when a signature passes the checks `verify_strict` adds beyond the batch equation:
@@ -137,7 +144,10 @@ impl Verifier {
     /// A verifier remembering up to `capacity` verified batch roots.
     #[must_use]
     pub fn new(capacity: usize) -> Self {
-        Self { capacity: capacity.max(1), ..Self::default() }
+        Self {
+            capacity: capacity.max(1),
+            ..Self::default()
+        }
     }
 
     /// Ed25519 verifications performed so far (cache hits and batch checks save them).
@@ -204,8 +214,10 @@ impl Verifier {
             }
         }
         if !pending.is_empty() {
-            let messages: Vec<_> =
-                pending.iter().map(|(_, e, _)| single_message(&e.as_bytes()[..HEADER_LEN])).collect();
+            let messages: Vec<_> = pending
+                .iter()
+                .map(|(_, e, _)| single_message(&e.as_bytes()[..HEADER_LEN]))
+                .collect();
             let refs: Vec<&[u8]> = messages.iter().map(<[u8; 184]>::as_slice).collect();
             let sigs: Vec<Signature> = pending.iter().map(|(_, _, c)| c.signature).collect();
             let vks: Vec<VerifyingKey> = pending.iter().map(|(_, _, c)| c.key).collect();
@@ -221,6 +233,9 @@ impl Verifier {
                 results[i] = Some(outcome.map(|()| Envelope::with_state(env.buf)));
             }
         }
-        results.into_iter().map(|r| r.unwrap_or(Err(VerifyError::BadSignature))).collect()
+        results
+            .into_iter()
+            .map(|r| r.unwrap_or(Err(VerifyError::BadSignature)))
+            .collect()
     }
 }

@@ -77,9 +77,15 @@ impl FromStr for Did {
             return Err(DidError::TooLong(encoded.len()));
         }
         let raw = bs58::decode(encoded).into_vec()?;
-        let prefix = [raw.first().copied().unwrap_or(0), raw.get(1).copied().unwrap_or(0)];
+        let prefix = [
+            raw.first().copied().unwrap_or(0),
+            raw.get(1).copied().unwrap_or(0),
+        ];
         if raw.len() != 34 || prefix != ED25519_PUB_MULTICODEC {
-            return Err(DidError::WrongMulticodec { len: raw.len(), prefix });
+            return Err(DidError::WrongMulticodec {
+                len: raw.len(),
+                prefix,
+            });
         }
         let mut key = [0u8; 32];
         key.copy_from_slice(&raw[2..]);
@@ -127,9 +133,15 @@ mod tests {
     fn malformed_dids_are_typed_errors() {
         assert_eq!("did:web:x".parse::<Did>(), Err(DidError::NotDidKey));
         assert_eq!("did:key:f00".parse::<Did>(), Err(DidError::NotBase58btc));
-        assert!(matches!("did:key:z0OIl".parse::<Did>(), Err(DidError::Base58(_))));
+        assert!(matches!(
+            "did:key:z0OIl".parse::<Did>(),
+            Err(DidError::Base58(_))
+        ));
         let long = format!("did:key:z{}", "1".repeat(100));
         assert_eq!(long.parse::<Did>(), Err(DidError::TooLong(100)));
-        assert!(matches!("did:key:z2222".parse::<Did>(), Err(DidError::WrongMulticodec { .. })));
+        assert!(matches!(
+            "did:key:z2222".parse::<Did>(),
+            Err(DidError::WrongMulticodec { .. })
+        ));
     }
 }

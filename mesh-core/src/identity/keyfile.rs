@@ -43,7 +43,10 @@ pub enum KeyFileError {
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> KeyFileError + '_ {
-    move |source| KeyFileError::Io { path: path.to_owned(), source }
+    move |source| KeyFileError::Io {
+        path: path.to_owned(),
+        source,
+    }
 }
 
 /// Writes `key` to a new file at `path` with mode `0600`. Never replaces an existing file.
@@ -51,7 +54,10 @@ pub fn write_key_file(path: &Path, key: &NodeKey) -> Result<(), KeyFileError> {
     let pem = key
         .signing_key()
         .to_pkcs8_pem(LineEnding::LF)
-        .map_err(|source| KeyFileError::Malformed { path: path.to_owned(), source })?;
+        .map_err(|source| KeyFileError::Malformed {
+            path: path.to_owned(),
+            source,
+        })?;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -60,7 +66,10 @@ pub fn write_key_file(path: &Path, key: &NodeKey) -> Result<(), KeyFileError> {
         if e.kind() == std::io::ErrorKind::AlreadyExists {
             KeyFileError::AlreadyExists(path.to_owned())
         } else {
-            KeyFileError::Io { path: path.to_owned(), source: e }
+            KeyFileError::Io {
+                path: path.to_owned(),
+                source: e,
+            }
         }
     })?;
     file.write_all(pem.as_bytes()).map_err(io(path))?;
@@ -75,14 +84,19 @@ pub fn load_key_file(path: &Path) -> Result<NodeKey, KeyFileError> {
         use std::os::unix::fs::PermissionsExt as _;
         let mode = meta.permissions().mode() & 0o777;
         if mode & 0o077 != 0 {
-            return Err(KeyFileError::InsecurePermissions { path: path.to_owned(), mode });
+            return Err(KeyFileError::InsecurePermissions {
+                path: path.to_owned(),
+                mode,
+            });
         }
     }
     #[cfg(not(unix))]
     let _ = meta;
     let text = std::fs::read_to_string(path).map_err(io(path))?;
-    let signing = SigningKey::from_pkcs8_pem(&text)
-        .map_err(|source| KeyFileError::Malformed { path: path.to_owned(), source })?;
+    let signing = SigningKey::from_pkcs8_pem(&text).map_err(|source| KeyFileError::Malformed {
+        path: path.to_owned(),
+        source,
+    })?;
     Ok(NodeKey::from_signing_key(signing))
 }
 
@@ -106,10 +120,16 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt as _;
-            assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+            assert_eq!(
+                std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
         }
         assert_eq!(load_key_file(&path).unwrap().public(), key.public());
-        assert!(matches!(write_key_file(&path, &key), Err(KeyFileError::AlreadyExists(_))));
+        assert!(matches!(
+            write_key_file(&path, &key),
+            Err(KeyFileError::AlreadyExists(_))
+        ));
         std::fs::remove_dir_all(dir).unwrap();
     }
 
@@ -122,11 +142,18 @@ mod tests {
         write_key_file(&path, &NodeKey::generate()).unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
         let err = load_key_file(&path).unwrap_err();
-        assert!(matches!(err, KeyFileError::InsecurePermissions { mode: 0o640, .. }), "{err}");
+        assert!(
+            matches!(err, KeyFileError::InsecurePermissions { mode: 0o640, .. }),
+            "{err}"
+        );
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
         std::fs::write(dir.join("bad.key"), "not a key").unwrap();
-        std::fs::set_permissions(dir.join("bad.key"), std::fs::Permissions::from_mode(0o600)).unwrap();
-        assert!(matches!(load_key_file(&dir.join("bad.key")), Err(KeyFileError::Malformed { .. })));
+        std::fs::set_permissions(dir.join("bad.key"), std::fs::Permissions::from_mode(0o600))
+            .unwrap();
+        assert!(matches!(
+            load_key_file(&dir.join("bad.key")),
+            Err(KeyFileError::Malformed { .. })
+        ));
         std::fs::remove_dir_all(dir).unwrap();
     }
 }

@@ -16,13 +16,17 @@ impl NodeKey {
     /// A fresh key from the operating system's random source.
     #[must_use]
     pub fn generate() -> Self {
-        Self { signing: SigningKey::generate(&mut rand_core::OsRng) }
+        Self {
+            signing: SigningKey::generate(&mut rand_core::OsRng),
+        }
     }
 
     /// The key for a 32-byte seed (RFC 8032 secret key).
     #[must_use]
     pub fn from_seed(seed: &[u8; 32]) -> Self {
-        Self { signing: SigningKey::from_bytes(seed) }
+        Self {
+            signing: SigningKey::from_bytes(seed),
+        }
     }
 
     pub(crate) fn from_signing_key(signing: SigningKey) -> Self {
@@ -36,7 +40,9 @@ impl NodeKey {
     /// The public half.
     #[must_use]
     pub fn public(&self) -> PublicKey {
-        PublicKey { bytes: self.signing.verifying_key().to_bytes() }
+        PublicKey {
+            bytes: self.signing.verifying_key().to_bytes(),
+        }
     }
 
     /// The node's `did:key` identifier.
@@ -54,7 +60,9 @@ impl NodeKey {
 
 impl fmt::Debug for NodeKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("NodeKey").field("did", &self.did().to_string()).finish_non_exhaustive()
+        f.debug_struct("NodeKey")
+            .field("did", &self.did().to_string())
+            .finish_non_exhaustive()
     }
 }
 
@@ -82,7 +90,9 @@ pub enum PublicKeyError {
 impl PublicKey {
     /// Validates 32 bytes: a canonical encoding of a point that is not of small order.
     pub fn from_bytes(bytes: [u8; 32]) -> Result<Self, PublicKeyError> {
-        let point = CompressedEdwardsY(bytes).decompress().ok_or(PublicKeyError::NotAPoint)?;
+        let point = CompressedEdwardsY(bytes)
+            .decompress()
+            .ok_or(PublicKeyError::NotAPoint)?;
         if point.compress().to_bytes() != bytes {
             return Err(PublicKeyError::NonCanonical);
         }

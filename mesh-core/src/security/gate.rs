@@ -159,7 +159,10 @@ impl RejectCounters {
     /// `(label, count)` for every reason.
     #[must_use]
     pub fn snapshot(&self) -> Vec<(&'static str, u64)> {
-        RejectReason::ALL.iter().map(|r| (r.as_str(), self.get(*r))).collect()
+        RejectReason::ALL
+            .iter()
+            .map(|r| (r.as_str(), self.get(*r)))
+            .collect()
     }
 
     fn count(&self, reason: RejectReason) {
@@ -186,7 +189,11 @@ impl Route {
     /// A route for `topic_name` carrying `type_hash`.
     #[must_use]
     pub fn new(topic_name: &str, type_hash: [u8; 32]) -> Self {
-        Self { topic_name: topic_name.to_owned(), topic: TopicId::of(topic_name), type_hash }
+        Self {
+            topic_name: topic_name.to_owned(),
+            topic: TopicId::of(topic_name),
+            type_hash,
+        }
     }
 }
 
@@ -210,7 +217,11 @@ impl SecurityPolicy {
         if config.mode == SecurityMode::Development {
             tracing::warn!("security mode is DEVELOPMENT: unsigned envelopes and unknown publishers are accepted");
         }
-        Self { config, trust, counters: Arc::default() }
+        Self {
+            config,
+            trust,
+            counters: Arc::default(),
+        }
     }
 
     /// The mode.
@@ -239,7 +250,9 @@ impl SecurityPolicy {
     /// Parse limits from the configuration.
     #[must_use]
     pub fn limits(&self) -> Limits {
-        Limits { max_payload: self.config.max_payload_bytes }
+        Limits {
+            max_payload: self.config.max_payload_bytes,
+        }
     }
 
     /// Development mode only: seals an envelope without a signature so it can be sent.
@@ -258,7 +271,10 @@ impl SecurityPolicy {
     /// A receiver with its own root cache and per-peer budgets.
     #[must_use]
     pub fn receiver(&self) -> Receiver {
-        Receiver { verifier: Verifier::new(self.config.root_cache_size), budgets: HashMap::new() }
+        Receiver {
+            verifier: Verifier::new(self.config.root_cache_size),
+            budgets: HashMap::new(),
+        }
     }
 }
 
@@ -317,7 +333,9 @@ impl Receiver {
             self.verifier.verify(env, &policy.trust)?
         };
         if policy.mode() == SecurityMode::Production {
-            policy.trust.authorize(&publisher, &route.topic_name, Access::Publish, now_ns)?;
+            policy
+                .trust
+                .authorize(&publisher, &route.topic_name, Access::Publish, now_ns)?;
         }
         Ok(verified)
     }
@@ -347,18 +365,28 @@ impl Receiver {
             return Err(Reject::Unsigned);
         }
         if !development && !policy.trust.knows(&publisher) {
-            let who = PublicKey::from_bytes(publisher).map_or_else(|_| "(invalid key)".into(), |k| k.to_string());
+            let who = PublicKey::from_bytes(publisher)
+                .map_or_else(|_| "(invalid key)".into(), |k| k.to_string());
             return Err(Reject::UnknownPublisher(who));
         }
         self.take_budget(&policy.config, peer, now_ns)?;
         Ok(publisher)
     }
 
-    fn take_budget(&mut self, config: &SecurityConfig, peer: PeerId, now_ns: u64) -> Result<(), Reject> {
+    fn take_budget(
+        &mut self,
+        config: &SecurityConfig,
+        peer: PeerId,
+        now_ns: u64,
+    ) -> Result<(), Reject> {
         let burst = f64::from(config.verify_burst);
-        let bucket = self.budgets.entry(peer).or_insert(TokenBucket { tokens: burst, last_ns: now_ns });
+        let bucket = self.budgets.entry(peer).or_insert(TokenBucket {
+            tokens: burst,
+            last_ns: now_ns,
+        });
         let elapsed = now_ns.saturating_sub(bucket.last_ns) as f64 / 1e9;
-        bucket.tokens = (bucket.tokens + elapsed * f64::from(config.verify_budget_per_sec)).min(burst);
+        bucket.tokens =
+            (bucket.tokens + elapsed * f64::from(config.verify_budget_per_sec)).min(burst);
         bucket.last_ns = bucket.last_ns.max(now_ns);
         if bucket.tokens < 1.0 {
             return Err(Reject::BudgetExhausted(peer));
@@ -378,7 +406,10 @@ impl Receiver {
         now_ns: u64,
     ) -> Vec<Result<Envelope<Verified, B>, Reject>> {
         if policy.mode() == SecurityMode::Development {
-            return batch.into_iter().map(|b| self.admit(policy, peer, b, route, now_ns)).collect();
+            return batch
+                .into_iter()
+                .map(|b| self.admit(policy, peer, b, route, now_ns))
+                .collect();
         }
         let mut out: Vec<Option<Result<Envelope<Verified, B>, Reject>>> = Vec::new();
         let mut waiting = Vec::new();
@@ -387,7 +418,10 @@ impl Receiver {
             out.push(None);
             let checked = Envelope::parse(bytes, &policy.limits())
                 .map_err(Reject::from)
-                .and_then(|env| self.cheap_checks(policy, peer, &env, route, now_ns).map(|_| env));
+                .and_then(|env| {
+                    self.cheap_checks(policy, peer, &env, route, now_ns)
+                        .map(|_| env)
+                });
             match checked {
                 Ok(env) => {
                     slots.push(out.len() - 1);
@@ -401,7 +435,12 @@ impl Receiver {
             out[slot] = Some(result.map_err(Reject::from).and_then(|env| {
                 if policy.mode() == SecurityMode::Production {
                     let publisher = env.header().publisher();
-                    policy.trust.authorize(&publisher, &route.topic_name, Access::Publish, now_ns)?;
+                    policy.trust.authorize(
+                        &publisher,
+                        &route.topic_name,
+                        Access::Publish,
+                        now_ns,
+                    )?;
                 }
                 Ok(env)
             }));
@@ -430,9 +469,15 @@ fn accept_unsigned<B: AsRef<[u8]>>(
     if blake3::hash(env.payload()).as_bytes() != &env.header().payload_digest() {
         return Err(Reject::Verify(VerifyError::PayloadDigestMismatch));
     }
-    let n = policy.counters.dev_unsigned_accepted.fetch_add(1, Ordering::Relaxed);
+    let n = policy
+        .counters
+        .dev_unsigned_accepted
+        .fetch_add(1, Ordering::Relaxed);
     if n.is_power_of_two() || n == 0 {
-        tracing::warn!(accepted = n + 1, "accepting UNSIGNED envelope (development mode)");
+        tracing::warn!(
+            accepted = n + 1,
+            "accepting UNSIGNED envelope (development mode)"
+        );
     }
     Ok(env.into_verified_unchecked())
 }

@@ -77,7 +77,9 @@ impl TopicPattern {
         if pattern.len() > MAX_PATTERN_LEN {
             return Err(PatternError::TooLong(pattern.len()));
         }
-        let rest = pattern.strip_prefix('/').ok_or_else(|| PatternError::NotAbsolute(pattern.into()))?;
+        let rest = pattern
+            .strip_prefix('/')
+            .ok_or_else(|| PatternError::NotAbsolute(pattern.into()))?;
         for segment in rest.split('/') {
             if segment.is_empty() {
                 return Err(PatternError::EmptySegment(pattern.into()));
@@ -98,7 +100,9 @@ impl TopicPattern {
     /// True when `topic` (an absolute topic name) matches. Runs in O(segments^2).
     #[must_use]
     pub fn matches(&self, topic: &str) -> bool {
-        let Some(topic) = topic.strip_prefix('/') else { return false };
+        let Some(topic) = topic.strip_prefix('/') else {
+            return false;
+        };
         let pat: Vec<&str> = self.0[1..].split('/').collect();
         let top: Vec<&str> = topic.split('/').collect();
         // reach[j]: the pattern prefix consumed so far can match topic[..j].
@@ -185,18 +189,28 @@ pub struct Grant {
 
 fn key_at(bytes: &[u8], at: usize) -> Result<PublicKey, GrantError> {
     let mut k = [0u8; 32];
-    k.copy_from_slice(bytes.get(at..at + 32).ok_or(GrantError::Malformed("truncated key"))?);
+    k.copy_from_slice(
+        bytes
+            .get(at..at + 32)
+            .ok_or(GrantError::Malformed("truncated key"))?,
+    );
     Ok(PublicKey::from_bytes(k)?)
 }
 
 fn u64_at(bytes: &[u8], at: usize) -> Result<u64, GrantError> {
     let mut v = [0u8; 8];
-    v.copy_from_slice(bytes.get(at..at + 8).ok_or(GrantError::Malformed("truncated number"))?);
+    v.copy_from_slice(
+        bytes
+            .get(at..at + 8)
+            .ok_or(GrantError::Malformed("truncated number"))?,
+    );
     Ok(u64::from_le_bytes(v))
 }
 
 fn verify_by(issuer: &PublicKey, message: &[u8], signature: &[u8; 64]) -> Result<(), GrantError> {
-    let key = issuer.verifying_key().map_err(|_| GrantError::BadSignature)?;
+    let key = issuer
+        .verifying_key()
+        .map_err(|_| GrantError::BadSignature)?;
     key.verify_strict(message, &Signature::from_bytes(signature))
         .map_err(|_| GrantError::BadSignature)
 }
@@ -235,7 +249,11 @@ impl Grant {
         out.push(self.access.bits());
         out.extend_from_slice(&self.not_before_ns.to_le_bytes());
         out.extend_from_slice(&self.not_after_ns.to_le_bytes());
-        out.extend_from_slice(&u16::try_from(pattern.len()).unwrap_or(u16::MAX).to_le_bytes());
+        out.extend_from_slice(
+            &u16::try_from(pattern.len())
+                .unwrap_or(u16::MAX)
+                .to_le_bytes(),
+        );
         out.extend_from_slice(pattern);
         out
     }
@@ -262,10 +280,14 @@ impl Grant {
         let access = access.ok_or(GrantError::Malformed("unknown access bits"))?;
         let not_before_ns = u64_at(bytes, 65)?;
         let not_after_ns = u64_at(bytes, 73)?;
-        let len_bytes = bytes.get(81..83).ok_or(GrantError::Malformed("truncated pattern length"))?;
+        let len_bytes = bytes
+            .get(81..83)
+            .ok_or(GrantError::Malformed("truncated pattern length"))?;
         let len = usize::from(u16::from_le_bytes([len_bytes[0], len_bytes[1]]));
         if bytes.len() != 83 + len + 64 {
-            return Err(GrantError::Malformed("length does not match the pattern length"));
+            return Err(GrantError::Malformed(
+                "length does not match the pattern length",
+            ));
         }
         let pattern = std::str::from_utf8(&bytes[83..83 + len])
             .map_err(|_| GrantError::Malformed("pattern is not UTF-8"))?;
@@ -285,7 +307,9 @@ impl Grant {
     /// Checks that `authority` issued and signed this grant.
     pub fn verify(&self, authority: &PublicKey) -> Result<(), GrantError> {
         if &self.issuer != authority {
-            return Err(GrantError::WrongIssuer { issuer: self.issuer });
+            return Err(GrantError::WrongIssuer {
+                issuer: self.issuer,
+            });
         }
         verify_by(authority, &self.signed_message(), &self.signature)
     }
@@ -313,7 +337,12 @@ impl RevocationList {
     /// Issues and signs a revocation list.
     #[must_use]
     pub fn issue(issuer: &NodeKey, serial: u64, revoked: Vec<PublicKey>) -> Self {
-        let mut list = Self { serial, revoked, issuer: issuer.public(), signature: [0; 64] };
+        let mut list = Self {
+            serial,
+            revoked,
+            issuer: issuer.public(),
+            signature: [0; 64],
+        };
         list.signature = issuer.sign(&list.signed_message());
         list
     }
@@ -331,7 +360,9 @@ impl RevocationList {
     /// Checks that `authority` issued and signed this list.
     pub fn verify(&self, authority: &PublicKey) -> Result<(), GrantError> {
         if &self.issuer != authority {
-            return Err(GrantError::WrongIssuer { issuer: self.issuer });
+            return Err(GrantError::WrongIssuer {
+                issuer: self.issuer,
+            });
         }
         verify_by(authority, &self.signed_message(), &self.signature)
     }
@@ -362,14 +393,26 @@ mod tests {
     fn grant_encoding_round_trips_and_detects_tampering() {
         let authority = NodeKey::generate();
         let subject = NodeKey::generate().public();
-        let g = Grant::issue(&authority, subject, TopicPattern::new("/fleet/**").unwrap(), Access::Publish, 1, 2);
+        let g = Grant::issue(
+            &authority,
+            subject,
+            TopicPattern::new("/fleet/**").unwrap(),
+            Access::Publish,
+            1,
+            2,
+        );
         let bytes = g.to_bytes();
         let back = Grant::from_bytes(&bytes).unwrap();
         assert_eq!(back, g);
         back.verify(&authority.public()).unwrap();
         let mut tampered = bytes.clone();
         tampered[66] ^= 1; // not_before
-        assert_eq!(Grant::from_bytes(&tampered).unwrap().verify(&authority.public()), Err(GrantError::BadSignature));
+        assert_eq!(
+            Grant::from_bytes(&tampered)
+                .unwrap()
+                .verify(&authority.public()),
+            Err(GrantError::BadSignature)
+        );
         assert!(Grant::from_bytes(&bytes[..bytes.len() - 1]).is_err());
     }
 }

@@ -82,7 +82,10 @@ impl TrustStore {
         let authority = self.authority.ok_or(GrantError::NoAuthority)?;
         grant.verify(&authority)?;
         self.add_publisher(grant.subject);
-        self.grants.entry(grant.subject.to_bytes()).or_default().push(grant);
+        self.grants
+            .entry(grant.subject.to_bytes())
+            .or_default()
+            .push(grant);
         Ok(())
     }
 
@@ -92,7 +95,10 @@ impl TrustStore {
         list.verify(&authority)?;
         if let Some(current) = self.revocation_serial {
             if list.serial <= current {
-                return Err(GrantError::StaleRevocations { serial: list.serial, current });
+                return Err(GrantError::StaleRevocations {
+                    serial: list.serial,
+                    current,
+                });
             }
         }
         self.revocation_serial = Some(list.serial);
@@ -130,9 +136,14 @@ impl TrustStore {
         if covering.iter().any(|g| g.is_valid_at(now_ns)) {
             Ok(())
         } else if covering.is_empty() {
-            Err(AclError::NoGrant { topic: topic.to_owned(), access })
+            Err(AclError::NoGrant {
+                topic: topic.to_owned(),
+                access,
+            })
         } else {
-            Err(AclError::OutsideValidity { topic: topic.to_owned() })
+            Err(AclError::OutsideValidity {
+                topic: topic.to_owned(),
+            })
         }
     }
 }
@@ -156,7 +167,9 @@ impl PublisherKeys for AnyValidKey<'_> {
             return None;
         }
         self.0.verifying_key(publisher).or_else(|| {
-            PublicKey::from_bytes(*publisher).ok().and_then(|k| k.verifying_key().ok())
+            PublicKey::from_bytes(*publisher)
+                .ok()
+                .and_then(|k| k.verifying_key().ok())
         })
     }
 }

@@ -4,8 +4,10 @@
 
 use mesh_core::envelope::{Envelope, EnvelopeFields, TopicId, Unsigned};
 
+/// The type hash every test envelope carries.
 pub const TYPE_HASH: [u8; 32] = [0x5a; 32];
 
+/// Envelope fields on `topic` with a given sequence.
 pub fn fields(topic: &str, sequence: u64) -> EnvelopeFields {
     EnvelopeFields {
         topic: TopicId::of(topic),
@@ -16,11 +18,15 @@ pub fn fields(topic: &str, sequence: u64) -> EnvelopeFields {
     }
 }
 
+/// An unsigned envelope with a deterministic payload.
 pub fn unsigned(topic: &str, sequence: u64, payload_len: usize) -> Envelope<Unsigned> {
-    let payload: Vec<u8> = (0..payload_len).map(|i| (i as u64 * 31 + sequence) as u8).collect();
+    let payload: Vec<u8> = (0..payload_len)
+        .map(|i| (i as u64 * 31 + sequence) as u8)
+        .collect();
     Envelope::new(fields(topic, sequence), &payload).unwrap()
 }
 
+/// Decodes fixed-size hex.
 pub fn hex<const N: usize>(text: &str) -> [u8; N] {
     let mut out = [0u8; N];
     for (i, b) in out.iter_mut().enumerate() {
