@@ -10,6 +10,7 @@
 //! - [`config`]: the typed node configuration.
 
 pub mod config;
+pub mod delivery;
 pub mod envelope;
 pub mod identity;
 pub mod replay;

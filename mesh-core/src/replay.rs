@@ -35,7 +35,8 @@ pub enum EpochError {
 
 /// Reads the last epoch from `path` (none = 0), stores and returns the next one. The new value
 /// is written to a temporary file, synced and renamed over the old one, so a crash never
-/// yields a repeated or lost epoch.
+/// yields a repeated or lost epoch. One process owns an epoch file (the node holds it for its
+/// lifetime); concurrent starts on the same file are not supported.
 pub fn next_epoch(path: &Path) -> Result<u64, EpochError> {
     let io = |source| EpochError::Io {
         path: path.to_owned(),
@@ -55,7 +56,9 @@ pub fn next_epoch(path: &Path) -> Result<u64, EpochError> {
     let next = last
         .checked_add(1)
         .ok_or_else(|| EpochError::Exhausted(path.to_owned()))?;
-    let tmp = path.with_extension("tmp");
+    let mut tmp_name = path.file_name().unwrap_or_default().to_os_string();
+    tmp_name.push(format!(".{}.tmp", std::process::id()));
+    let tmp = path.with_file_name(tmp_name);
     let mut file = std::fs::File::create(&tmp).map_err(io)?;
     writeln!(file, "{next}").map_err(io)?;
     file.sync_all().map_err(io)?;
@@ -82,7 +85,7 @@ pub enum SeqVerdict {
 }
 
 /// Sequence numbers seen from one publisher on one topic: the highest (epoch, sequence) and a
-/// bitmap of the [`ReplayWindow::SIZE`] sequences below it.
+/// bitmap of the last [`ReplayWindow::SIZE`] sequences (the highest and the 1023 below it).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ReplayWindow {
     epoch: u64,

@@ -7,7 +7,7 @@
 //!   4    1 version (1)
 //!   5    1 flags (bit 0: batch signature, bit 1: unsigned/development; others 0)
 //!   6    2 header_len (152)
-//!   8   16 topic_id        (BLAKE3 of the topic name, first 16 bytes)
+//!   8   16 topic_id        (BLAKE3 derive_key of the topic name, first 16 bytes)
 //!  24   32 type_hash       (RIHS01 digest of the payload's interface type)
 //!  56   32 publisher       (Ed25519 public key)
 //!  88    8 epoch           (increases on every publisher restart)
@@ -57,7 +57,8 @@ pub struct Header {
 
 const _: () = assert!(size_of::<Header>() == HEADER_LEN);
 
-/// A topic's 16-byte identifier: the first 16 bytes of BLAKE3 of its fully qualified name.
+/// A topic's 16-byte identifier: the first 16 bytes of BLAKE3 `derive_key("omni-mesh topic id
+/// v1", name)` of its fully qualified name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TopicId(pub [u8; 16]);
 

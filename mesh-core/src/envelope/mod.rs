@@ -75,10 +75,18 @@ impl Sendable for DevUnsigned {}
 ///
 /// Invariant (upheld by every constructor): the buffer holds at least a full header and its
 /// declared payload.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Envelope<S, B = Vec<u8>> {
     buf: B,
     state: PhantomData<fn() -> S>,
+}
+
+impl<S, B: Clone> Clone for Envelope<S, B> {
+    /// Clones the buffer (cheap for reference-counted buffers such as `bytes::Bytes`) in the
+    /// same state: a verified envelope stays verified.
+    fn clone(&self) -> Self {
+        Self { buf: self.buf.clone(), state: PhantomData }
+    }
 }
 
 impl<S, B: AsRef<[u8]>> Envelope<S, B> {

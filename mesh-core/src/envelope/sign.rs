@@ -91,8 +91,8 @@ impl Envelope<Unsigned> {
         &self.buf[..HEADER_LEN]
     }
 
-    /// Appends trailer bytes and changes state.
-    pub(crate) fn finish<S>(mut self, trailer: &[&[u8]]) -> Envelope<S> {
+    /// Appends trailer bytes and changes state (only to a sendable state).
+    pub(crate) fn finish<S: super::Sendable>(mut self, trailer: &[&[u8]]) -> Envelope<S> {
         for part in trailer {
             self.buf.extend_from_slice(part);
         }

@@ -4,7 +4,6 @@
 //! verification of single signatures that arrive together.
 
 use std::collections::{HashMap, VecDeque};
-use std::hash::{BuildHasherDefault, Hasher};
 
 use curve25519_dalek::edwards::CompressedEdwardsY;
 use curve25519_dalek::Scalar;
@@ -104,23 +103,9 @@ fn strict_shape(signature: &Signature) -> bool {
     s_canonical && r.decompress().is_some_and(|point| !point.is_small_order())
 }
 
-/// Hashes a Merkle root by its first 8 bytes: roots are already uniformly random.
-#[derive(Default)]
-struct RootHasher(u64);
-
-impl Hasher for RootHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for (i, b) in bytes.iter().take(8).enumerate() {
-            self.0 ^= u64::from(*b) << (8 * i);
-        }
-    }
-}
-
-/// Verified batch roots: root -> (publisher, signature) that proved it.
-type RootCache = HashMap<[u8; 32], ([u8; 32], [u8; 64]), BuildHasherDefault<RootHasher>>;
+/// Verified batch roots: root -> (publisher, signature) that proved it. The default (randomly
+/// seeded) hasher: roots can be ground by a publisher to collide in an unkeyed hash.
+type RootCache = HashMap<[u8; 32], ([u8; 32], [u8; 64])>;
 
 /// Verifies envelopes with a cache of verified batch roots.
 #[derive(Default)]
@@ -175,10 +160,19 @@ impl Verifier {
         keys: &impl PublisherKeys,
     ) -> Result<Envelope<Verified, B>, VerifyError> {
         let checked = env.precheck(keys)?;
+        self.verify_checked(env, &checked)
+    }
+
+    /// The signature part of [`Verifier::verify`], after `precheck`.
+    fn verify_checked<B: AsRef<[u8]>>(
+        &mut self,
+        env: Envelope<Unverified, B>,
+        checked: &Checked,
+    ) -> Result<Envelope<Verified, B>, VerifyError> {
         let header = env.header();
         if header.flags() & FLAG_BATCH == 0 {
             self.ed25519_verifications += 1;
-            strict(&checked, &single_message(&env.as_bytes()[..HEADER_LEN]))?;
+            strict(checked, &single_message(&env.as_bytes()[..HEADER_LEN]))?;
             return Ok(Envelope::with_state(env.buf));
         }
         let (root, message) = env.batch_root();
@@ -188,7 +182,7 @@ impl Verifier {
             return Ok(Envelope::with_state(env.buf));
         }
         self.ed25519_verifications += 1;
-        strict(&checked, &message)?;
+        strict(checked, &message)?;
         self.remember(root, publisher, signature);
         Ok(Envelope::with_state(env.buf))
     }
@@ -210,7 +204,7 @@ impl Verifier {
                 Err(e) => results[i] = Some(Err(e)),
                 Ok(c) if single && strict_shape(&c.signature) => pending.push((i, env, c)),
                 Ok(_) if single => results[i] = Some(Err(VerifyError::BadSignature)),
-                Ok(_) => results[i] = Some(self.verify(env, keys)),
+                Ok(c) => results[i] = Some(self.verify_checked(env, &c)),
             }
         }
         if !pending.is_empty() {

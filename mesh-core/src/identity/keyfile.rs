@@ -76,9 +76,11 @@ pub fn write_key_file(path: &Path, key: &NodeKey) -> Result<(), KeyFileError> {
     file.sync_all().map_err(io(path))
 }
 
-/// Reads a key file, refusing it when group or others have any access.
+/// Reads a key file, refusing it when group or others have any permission bit. Permissions
+/// are checked on the opened file, so it cannot be swapped between check and read.
 pub fn load_key_file(path: &Path) -> Result<NodeKey, KeyFileError> {
-    let meta = std::fs::metadata(path).map_err(io(path))?;
+    let mut file = std::fs::File::open(path).map_err(io(path))?;
+    let meta = file.metadata().map_err(io(path))?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
@@ -92,7 +94,8 @@ pub fn load_key_file(path: &Path) -> Result<NodeKey, KeyFileError> {
     }
     #[cfg(not(unix))]
     let _ = meta;
-    let text = std::fs::read_to_string(path).map_err(io(path))?;
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut file, &mut text).map_err(io(path))?;
     let signing = SigningKey::from_pkcs8_pem(&text).map_err(|source| KeyFileError::Malformed {
         path: path.to_owned(),
         source,
