@@ -50,6 +50,7 @@ impl Admission for SecurityAdmission {
         route: &Route,
         now_ns: u64,
     ) -> Result<Envelope<Verified, Bytes>, Reject> {
-        self.receiver.admit(&self.policy, PeerId(from.0), bytes, route, now_ns)
+        self.receiver
+            .admit(&self.policy, PeerId(from.0), bytes, route, now_ns)
     }
 }

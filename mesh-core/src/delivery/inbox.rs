@@ -6,7 +6,8 @@ use std::collections::VecDeque;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Overflow {
     /// Hold further messages (in the stream's bounded gap buffer) until the subscriber takes
-    /// one; after `timeout_ns` the oldest held message is dropped (`block_timeout`).
+    /// one; when the inbox stayed full for `timeout_ns`, the messages held back are dropped
+    /// (`block_timeout`), so a slow subscriber delays its publisher at most that long.
     Block {
         /// Longest wait, nanoseconds.
         timeout_ns: u64,
@@ -28,7 +29,10 @@ pub struct InboxConfig {
 
 impl Default for InboxConfig {
     fn default() -> Self {
-        Self { capacity: 1024, overflow: Overflow::DropOldest }
+        Self {
+            capacity: 1024,
+            overflow: Overflow::DropOldest,
+        }
     }
 }
 
@@ -56,7 +60,11 @@ pub(crate) struct Inbox<T> {
 
 impl<T> Inbox<T> {
     pub(crate) fn new(config: InboxConfig) -> Self {
-        Self { queue: VecDeque::with_capacity(config.capacity.min(4096)), config, blocked_since: None }
+        Self {
+            queue: VecDeque::with_capacity(config.capacity.min(4096)),
+            config,
+            blocked_since: None,
+        }
     }
 
     pub(crate) fn config(&self) -> InboxConfig {

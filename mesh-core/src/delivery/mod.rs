@@ -192,9 +192,22 @@ impl Out {
         self.events.push_back(e);
     }
 
-    pub(crate) fn lost(&mut self, reader: ReaderId, publisher: [u8; 32], epoch: u64, first: u64, count: u64) {
+    pub(crate) fn lost(
+        &mut self,
+        reader: ReaderId,
+        publisher: [u8; 32],
+        epoch: u64,
+        first: u64,
+        count: u64,
+    ) {
         self.counters.lost += count;
-        self.event(DeliveryEvent::Lost { reader, publisher, epoch, first, count });
+        self.event(DeliveryEvent::Lost {
+            reader,
+            publisher,
+            epoch,
+            first,
+            count,
+        });
     }
 }
 
@@ -211,7 +224,13 @@ pub struct DeliveryEngine<A> {
 impl<A: Admission> DeliveryEngine<A> {
     /// An engine admitting received data through `admission`.
     pub fn new(admission: A, config: DeliveryConfig) -> Self {
-        Self { admission, config, writers: Vec::new(), readers: Vec::new(), out: Out::default() }
+        Self {
+            admission,
+            config,
+            writers: Vec::new(),
+            readers: Vec::new(),
+            out: Out::default(),
+        }
     }
 
     /// The admission (e.g. to read security counters).
@@ -226,7 +245,13 @@ impl<A: Admission> DeliveryEngine<A> {
     }
 
     /// Adds a local publisher of `route` signing as `publisher` in `epoch`.
-    pub fn add_writer(&mut self, route: Route, publisher: PublicKey, epoch: u64, qos: Qos) -> WriterId {
+    pub fn add_writer(
+        &mut self,
+        route: Route,
+        publisher: PublicKey,
+        epoch: u64,
+        qos: Qos,
+    ) -> WriterId {
         self.writers.push(Writer::new(route, publisher, epoch, qos));
         WriterId(self.writers.len() - 1)
     }
@@ -234,19 +259,31 @@ impl<A: Admission> DeliveryEngine<A> {
     /// Adds a local subscriber of `route`.
     pub fn add_reader(&mut self, now: u64, route: Route, qos: Qos, inbox: InboxConfig) -> ReaderId {
         let id = ReaderId(self.readers.len());
-        self.readers.push(Subscription::new(id, route, qos, inbox, now));
+        self.readers
+            .push(Subscription::new(id, route, qos, inbox, now));
         id
     }
 
     /// Matches a local writer with a remote reader at `addr` (what discovery reports). False
     /// and an `IncompatibleQos` event when their QoS cannot match.
-    pub fn match_remote_reader(&mut self, now: u64, w: WriterId, addr: NodeAddr, requested: Qos) -> bool {
+    pub fn match_remote_reader(
+        &mut self,
+        now: u64,
+        w: WriterId,
+        addr: NodeAddr,
+        requested: Qos,
+    ) -> bool {
         self.out.now = now;
-        let Some(writer) = self.writers.get_mut(w.0) else { return false };
+        let Some(writer) = self.writers.get_mut(w.0) else {
+            return false;
+        };
         let problems = qos::incompatibilities(&writer.qos, &requested);
         if !problems.is_empty() {
             let topic = writer.route.topic_name.clone();
-            self.out.event(DeliveryEvent::IncompatibleQos { topic, policies: problems });
+            self.out.event(DeliveryEvent::IncompatibleQos {
+                topic,
+                policies: problems,
+            });
             return false;
         }
         writer.add_reader(addr, &requested, &self.config, &mut self.out);
@@ -263,11 +300,16 @@ impl<A: Admission> DeliveryEngine<A> {
         offered: Qos,
     ) -> bool {
         self.out.now = now;
-        let Some(reader) = self.readers.get_mut(r.0) else { return false };
+        let Some(reader) = self.readers.get_mut(r.0) else {
+            return false;
+        };
         let problems = qos::incompatibilities(&offered, &reader.qos);
         if !problems.is_empty() {
             let topic = reader.route.topic_name.clone();
-            self.out.event(DeliveryEvent::IncompatibleQos { topic, policies: problems });
+            self.out.event(DeliveryEvent::IncompatibleQos {
+                topic,
+                policies: problems,
+            });
             return false;
         }
         reader.add_stream(addr, publisher.to_bytes(), now);
@@ -287,7 +329,10 @@ impl<A: Admission> DeliveryEngine<A> {
         env: Envelope<S, Vec<u8>>,
     ) -> Result<(), PublishError> {
         self.out.now = now;
-        let writer = self.writers.get_mut(w.0).ok_or(PublishError::UnknownWriter)?;
+        let writer = self
+            .writers
+            .get_mut(w.0)
+            .ok_or(PublishError::UnknownWriter)?;
         writer.publish(env, &self.config, &mut self.out)
     }
 
@@ -299,14 +344,33 @@ impl<A: Admission> DeliveryEngine<A> {
             return;
         }
         match Control::decode(&bytes) {
-            Ok(Control::Heartbeat { stream, first_available, next }) => {
-                for reader in self.readers.iter_mut().filter(|r| r.route.topic == stream.topic) {
+            Ok(Control::Heartbeat {
+                stream,
+                first_available,
+                next,
+            }) => {
+                for reader in self
+                    .readers
+                    .iter_mut()
+                    .filter(|r| r.route.topic == stream.topic)
+                {
                     if let Some(i) = reader.stream_index(&stream.publisher) {
-                        reader.on_heartbeat(i, &stream, first_available, next, &self.config, &mut self.out);
+                        reader.on_heartbeat(
+                            i,
+                            &stream,
+                            first_available,
+                            next,
+                            &self.config,
+                            &mut self.out,
+                        );
                     }
                 }
             }
-            Ok(Control::AckNack { stream, next_expected, missing }) => {
+            Ok(Control::AckNack {
+                stream,
+                next_expected,
+                missing,
+            }) => {
                 for w in self.writers.iter_mut().filter(|w| {
                     w.route.topic == stream.topic
                         && w.publisher.to_bytes() == stream.publisher
@@ -322,7 +386,12 @@ impl<A: Admission> DeliveryEngine<A> {
     fn handle_data(&mut self, now: u64, from: NodeAddr, bytes: Bytes) {
         // The topic id is read before verification only to find the subscribers; admission
         // verifies it against each subscriber's route.
-        let topic = match Envelope::parse(bytes.as_ref(), &crate::envelope::Limits { max_payload: u32::MAX }) {
+        let topic = match Envelope::parse(
+            bytes.as_ref(),
+            &crate::envelope::Limits {
+                max_payload: u32::MAX,
+            },
+        ) {
             Ok(env) => (env.header().topic_id(), env.header().publisher()),
             Err(_) => {
                 self.out.counters.malformed_frames += 1;
@@ -336,11 +405,16 @@ impl<A: Admission> DeliveryEngine<A> {
             if reader.route.topic != topic.0 {
                 continue;
             }
-            let Some(i) = reader.stream_index(&topic.1) else { continue };
+            let Some(i) = reader.stream_index(&topic.1) else {
+                continue;
+            };
             matched = true;
             let env = match &verified {
                 Some(env) if env.header().type_hash() == reader.route.type_hash => env.clone(),
-                _ => match self.admission.admit(from, bytes.clone(), &reader.route, now) {
+                _ => match self
+                    .admission
+                    .admit(from, bytes.clone(), &reader.route, now)
+                {
                     Ok(env) => {
                         verified = Some(env.clone());
                         env
@@ -375,7 +449,10 @@ impl<A: Admission> DeliveryEngine<A> {
     #[must_use]
     pub fn poll_timeout(&self) -> Option<u64> {
         let writers = self.writers.iter().filter_map(Writer::next_timeout);
-        let readers = self.readers.iter().filter_map(|r| r.next_timeout(&self.config));
+        let readers = self
+            .readers
+            .iter()
+            .filter_map(|r| r.next_timeout(&self.config));
         writers.chain(readers).min()
     }
 

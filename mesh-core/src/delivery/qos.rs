@@ -71,7 +71,10 @@ impl Qos {
     /// Best effort, volatile, keep last 10 (the ROS 2 sensor-data profile uses depth 5).
     #[must_use]
     pub fn best_effort() -> Self {
-        Self { reliability: Reliability::BestEffort, ..Self::default() }
+        Self {
+            reliability: Reliability::BestEffort,
+            ..Self::default()
+        }
     }
 
     /// This QoS with `history`.
@@ -115,10 +118,14 @@ fn longer(offered: Option<u64>, requested: Option<u64>) -> bool {
 #[must_use]
 pub fn incompatibilities(offered: &Qos, requested: &Qos) -> Vec<QosPolicyKind> {
     let mut out = Vec::new();
-    if offered.reliability == Reliability::BestEffort && requested.reliability == Reliability::Reliable {
+    if offered.reliability == Reliability::BestEffort
+        && requested.reliability == Reliability::Reliable
+    {
         out.push(QosPolicyKind::Reliability);
     }
-    if offered.durability == Durability::Volatile && requested.durability == Durability::TransientLocal {
+    if offered.durability == Durability::Volatile
+        && requested.durability == Durability::TransientLocal
+    {
         out.push(QosPolicyKind::Durability);
     }
     if longer(offered.deadline_ns, requested.deadline_ns) {
@@ -138,16 +145,31 @@ mod tests {
     fn request_offered_rules() {
         let reliable = Qos::reliable();
         let best = Qos::best_effort();
-        assert!(incompatibilities(&reliable, &best).is_empty(), "reliable offers best effort");
-        assert_eq!(incompatibilities(&best, &reliable), [QosPolicyKind::Reliability]);
+        assert!(
+            incompatibilities(&reliable, &best).is_empty(),
+            "reliable offers best effort"
+        );
+        assert_eq!(
+            incompatibilities(&best, &reliable),
+            [QosPolicyKind::Reliability]
+        );
         assert_eq!(
             incompatibilities(&reliable, &reliable.transient_local()),
             [QosPolicyKind::Durability]
         );
-        let slow = Qos { deadline_ns: Some(200), ..reliable };
-        let fast = Qos { deadline_ns: Some(100), ..reliable };
+        let slow = Qos {
+            deadline_ns: Some(200),
+            ..reliable
+        };
+        let fast = Qos {
+            deadline_ns: Some(100),
+            ..reliable
+        };
         assert_eq!(incompatibilities(&slow, &fast), [QosPolicyKind::Deadline]);
         assert!(incompatibilities(&fast, &slow).is_empty());
-        assert_eq!(incompatibilities(&reliable, &fast), [QosPolicyKind::Deadline]);
+        assert_eq!(
+            incompatibilities(&reliable, &fast),
+            [QosPolicyKind::Deadline]
+        );
     }
 }

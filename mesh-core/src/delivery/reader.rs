@@ -47,7 +47,14 @@ pub(crate) struct Subscription {
 
 impl Subscription {
     pub(crate) fn new(id: ReaderId, route: Route, qos: Qos, inbox: InboxConfig, now: u64) -> Self {
-        Self { id, route, qos, inbox: Inbox::new(inbox), streams: Vec::new(), last_data_ns: now }
+        Self {
+            id,
+            route,
+            qos,
+            inbox: Inbox::new(inbox),
+            streams: Vec::new(),
+            last_data_ns: now,
+        }
     }
 
     pub(crate) fn add_stream(&mut self, addr: NodeAddr, publisher: [u8; 32], now: u64) {
@@ -82,7 +89,11 @@ impl Subscription {
         s.last_heard = out.now;
         if !s.alive {
             s.alive = true;
-            out.event(DeliveryEvent::LivelinessChanged { reader: id, publisher: s.publisher, alive: true });
+            out.event(DeliveryEvent::LivelinessChanged {
+                reader: id,
+                publisher: s.publisher,
+                alive: true,
+            });
         }
     }
 
@@ -105,7 +116,12 @@ impl Subscription {
                         out.lost(id, s.publisher, e, base, end - base);
                     }
                 }
-                out.event(DeliveryEvent::EpochChanged { reader: id, publisher: s.publisher, old: e, new: epoch });
+                out.event(DeliveryEvent::EpochChanged {
+                    reader: id,
+                    publisher: s.publisher,
+                    old: e,
+                    new: epoch,
+                });
                 s.epoch = Some(epoch);
                 s.ring = None;
                 s.prestart.clear();
@@ -147,7 +163,12 @@ impl Subscription {
                 return;
             }
             let target = seq - ring.capacity() + 1;
-            out.event(DeliveryEvent::Resync { reader: self.id, publisher: s.publisher, from: ring.base(), to: target });
+            out.event(DeliveryEvent::Resync {
+                reader: self.id,
+                publisher: s.publisher,
+                from: ring.base(),
+                to: target,
+            });
             self.skip_to(i, target, out);
         }
         let s = &mut self.streams[i];
@@ -262,7 +283,9 @@ impl Subscription {
     pub(crate) fn deliver(&mut self, i: usize, cfg: &DeliveryConfig, out: &mut Out) {
         loop {
             let blocking = matches!(self.inbox.config().overflow, Overflow::Block { .. });
-            let Some(ring) = self.streams[i].ring.as_mut() else { return };
+            let Some(ring) = self.streams[i].ring.as_mut() else {
+                return;
+            };
             if ring.front().is_none() {
                 break;
             }
@@ -295,7 +318,11 @@ impl Subscription {
         let Some(ring) = s.ring.as_ref() else { return };
         let until = s.writer_next.max(ring.highest().map_or(0, |h| h + 1));
         let frame = Control::AckNack {
-            stream: StreamId { topic: self.route.topic, publisher: s.publisher, epoch: s.epoch.unwrap_or(0) },
+            stream: StreamId {
+                topic: self.route.topic,
+                publisher: s.publisher,
+                epoch: s.epoch.unwrap_or(0),
+            },
             next_expected: ring.base(),
             missing: ring.missing(until, MAX_NACK_RANGES),
         };
@@ -307,14 +334,18 @@ impl Subscription {
     pub(crate) fn on_timeout(&mut self, cfg: &DeliveryConfig, out: &mut Out) {
         let now = out.now;
         if let Overflow::Block { timeout_ns } = self.inbox.config().overflow {
-            if self.inbox.blocked_since.is_some_and(|t| now >= t + timeout_ns) {
+            if self
+                .inbox
+                .blocked_since
+                .is_some_and(|t| now >= t + timeout_ns)
+            {
                 self.inbox.blocked_since = None;
-                // Drop the oldest held message of the first stream that holds one.
-                for i in 0..self.streams.len() {
-                    if let Some(ring) = self.streams[i].ring.as_mut() {
-                        if ring.pop_front().is_some() {
+                // Everything held back in order has waited its full timeout: drop it (counted),
+                // so the publisher's history is released and nobody else waits on us.
+                for s in &mut self.streams {
+                    if let Some(ring) = s.ring.as_mut() {
+                        while ring.pop_front().is_some() {
                             out.counters.block_timeout += 1;
-                            break;
                         }
                     }
                 }
@@ -323,7 +354,12 @@ impl Subscription {
         for i in 0..self.streams.len() {
             let s = &mut self.streams[i];
             if s.ring.is_none() && s.start_due.is_some_and(|t| now >= t) {
-                let lowest = s.prestart.iter().map(|e| e.header().sequence()).min().unwrap_or(0);
+                let lowest = s
+                    .prestart
+                    .iter()
+                    .map(|e| e.header().sequence())
+                    .min()
+                    .unwrap_or(0);
                 self.start(i, lowest, cfg);
             }
             let s = &mut self.streams[i];
@@ -333,8 +369,15 @@ impl Subscription {
                     s.nack_due = Some(now + s.nack_interval);
                     self.send_acknack(i, out);
                 }
-            } else if s.gap_since.is_some_and(|t| now >= t + cfg.reorder_timeout_ns) {
-                let target = s.ring.as_ref().and_then(GapRing::lowest).unwrap_or(s.writer_next);
+            } else if s
+                .gap_since
+                .is_some_and(|t| now >= t + cfg.reorder_timeout_ns)
+            {
+                let target = s
+                    .ring
+                    .as_ref()
+                    .and_then(GapRing::lowest)
+                    .unwrap_or(s.writer_next);
                 self.skip_to(i, target, out);
             }
             self.deliver(i, cfg, out);
@@ -342,7 +385,11 @@ impl Subscription {
             if let Some(lease) = self.qos.liveliness_lease_ns {
                 if s.alive && now > s.last_heard + lease {
                     s.alive = false;
-                    out.event(DeliveryEvent::LivelinessChanged { reader: self.id, publisher: s.publisher, alive: false });
+                    out.event(DeliveryEvent::LivelinessChanged {
+                        reader: self.id,
+                        publisher: s.publisher,
+                        alive: false,
+                    });
                 }
             }
         }

@@ -30,7 +30,13 @@ pub(crate) enum Store {
 impl<T> GapRing<T> {
     pub(crate) fn new(capacity: usize, max_bytes: usize, base: u64) -> Self {
         let capacity = capacity.max(1);
-        Self { slots: (0..capacity).map(|_| None).collect(), base, len: 0, bytes: 0, max_bytes }
+        Self {
+            slots: (0..capacity).map(|_| None).collect(),
+            base,
+            len: 0,
+            bytes: 0,
+            max_bytes,
+        }
     }
 
     pub(crate) fn capacity(&self) -> u64 {
@@ -97,7 +103,9 @@ impl<T> GapRing<T> {
         if self.len == 0 {
             return None;
         }
-        (self.base..self.base + self.capacity()).rev().find(|s| self.slots[self.slot(*s)].is_some())
+        (self.base..self.base + self.capacity())
+            .rev()
+            .find(|s| self.slots[self.slot(*s)].is_some())
     }
 
     /// Moves the base to `new_base` (> base) without storage: only valid when no message is
@@ -146,7 +154,11 @@ mod tests {
         r.jump_to(12);
         assert_eq!(r.pop_front(), Some('c'));
         assert_eq!(r.base(), 13);
-        assert_eq!(r.store(16, 'x', 200), Store::Stored, "an empty ring takes one oversized item");
+        assert_eq!(
+            r.store(16, 'x', 200),
+            Store::Stored,
+            "an empty ring takes one oversized item"
+        );
         assert_eq!(r.store(15, 'y', 1), Store::NoRoom);
     }
 }

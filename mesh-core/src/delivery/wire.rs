@@ -86,12 +86,20 @@ impl Control {
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(FIXED + 16);
         match self {
-            Self::Heartbeat { stream, first_available, next } => {
+            Self::Heartbeat {
+                stream,
+                first_available,
+                next,
+            } => {
                 put_stream(&mut out, 1, stream);
                 out.extend_from_slice(&first_available.to_le_bytes());
                 out.extend_from_slice(&next.to_le_bytes());
             }
-            Self::AckNack { stream, next_expected, missing } => {
+            Self::AckNack {
+                stream,
+                next_expected,
+                missing,
+            } => {
                 put_stream(&mut out, 2, stream);
                 out.extend_from_slice(&next_expected.to_le_bytes());
                 let n = missing.len().min(MAX_NACK_RANGES);
@@ -116,9 +124,17 @@ impl Control {
         topic.copy_from_slice(r.take(16)?);
         let mut publisher = [0u8; 32];
         publisher.copy_from_slice(r.take(32)?);
-        let stream = StreamId { topic: TopicId(topic), publisher, epoch: r.u64()? };
+        let stream = StreamId {
+            topic: TopicId(topic),
+            publisher,
+            epoch: r.u64()?,
+        };
         let frame = match kind {
-            1 => Self::Heartbeat { stream, first_available: r.u64()?, next: r.u64()? },
+            1 => Self::Heartbeat {
+                stream,
+                first_available: r.u64()?,
+                next: r.u64()?,
+            },
             2 => {
                 let next_expected = r.u64()?;
                 let n = usize::from(r.u16()?);
@@ -129,7 +145,11 @@ impl Control {
                 for _ in 0..n {
                     missing.push((r.u64()?, r.u32()?));
                 }
-                Self::AckNack { stream, next_expected, missing }
+                Self::AckNack {
+                    stream,
+                    next_expected,
+                    missing,
+                }
             }
             k => return Err(FrameError::UnknownKind(k)),
         };
@@ -147,7 +167,10 @@ struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     fn take(&mut self, n: usize) -> Result<&'a [u8], FrameError> {
-        let out = self.bytes.get(self.at..self.at + n).ok_or(FrameError::Truncated)?;
+        let out = self
+            .bytes
+            .get(self.at..self.at + n)
+            .ok_or(FrameError::Truncated)?;
         self.at += n;
         Ok(out)
     }
@@ -176,10 +199,22 @@ mod tests {
 
     #[test]
     fn frames_round_trip_and_truncations_fail() {
-        let stream = StreamId { topic: TopicId([1; 16]), publisher: [2; 32], epoch: 3 };
+        let stream = StreamId {
+            topic: TopicId([1; 16]),
+            publisher: [2; 32],
+            epoch: 3,
+        };
         let frames = [
-            Control::Heartbeat { stream, first_available: 5, next: 9 },
-            Control::AckNack { stream, next_expected: 5, missing: vec![(5, 2), (8, 1)] },
+            Control::Heartbeat {
+                stream,
+                first_available: 5,
+                next: 9,
+            },
+            Control::AckNack {
+                stream,
+                next_expected: 5,
+                missing: vec![(5, 2), (8, 1)],
+            },
         ];
         for f in frames {
             let bytes = f.encode();
@@ -188,7 +223,12 @@ mod tests {
                 assert!(Control::decode(&bytes[..cut]).is_err());
             }
         }
-        let mut huge = Control::AckNack { stream, next_expected: 0, missing: vec![] }.encode();
+        let mut huge = Control::AckNack {
+            stream,
+            next_expected: 0,
+            missing: vec![],
+        }
+        .encode();
         let at = huge.len() - 2;
         huge[at..].copy_from_slice(&u16::MAX.to_le_bytes());
         assert_eq!(Control::decode(&huge), Err(FrameError::Malformed));

@@ -81,7 +81,11 @@ impl Writer {
     }
 
     fn stream(&self) -> StreamId {
-        StreamId { topic: self.route.topic, publisher: self.publisher.to_bytes(), epoch: self.epoch }
+        StreamId {
+            topic: self.route.topic,
+            publisher: self.publisher.to_bytes(),
+            epoch: self.epoch,
+        }
     }
 
     /// Fields for the next envelope (its sequence is the writer's next).
@@ -103,7 +107,12 @@ impl Writer {
     /// reliable reader acknowledged.
     fn release(&mut self, now: u64) {
         let lifespan = self.qos.lifespan_ns;
-        let acked = self.readers.iter().filter(|r| r.reliable).map(|r| r.acked).min();
+        let acked = self
+            .readers
+            .iter()
+            .filter(|r| r.reliable)
+            .map(|r| r.acked)
+            .min();
         let keep_all = matches!(self.qos.history, History::KeepAll { .. });
         while let Some(front) = self.history.front() {
             let expired = lifespan.is_some_and(|l| now.saturating_sub(front.timestamp_ns) > l);
@@ -130,13 +139,18 @@ impl Writer {
             || h.topic_id() != self.route.topic
             || h.publisher() != self.publisher.to_bytes()
         {
-            return Err(PublishError::OutOfStream { expected: self.next_seq });
+            return Err(PublishError::OutOfStream {
+                expected: self.next_seq,
+            });
         }
         let timestamp_ns = h.timestamp_ns();
         self.release(out.now);
         let bytes = Bytes::from(env.into_inner());
         match self.qos.history {
-            History::KeepAll { max_messages, max_bytes } => {
+            History::KeepAll {
+                max_messages,
+                max_bytes,
+            } => {
                 let unacked = self.readers.iter().any(|r| r.reliable);
                 let full = self.history.len() >= max_messages as usize
                     || self.history_bytes + bytes.len() as u64 > max_bytes;
@@ -165,7 +179,11 @@ impl Writer {
         }
         out.counters.published += 1;
         self.history_bytes += bytes.len() as u64;
-        self.history.push_back(Sample { seq, bytes, timestamp_ns });
+        self.history.push_back(Sample {
+            seq,
+            bytes,
+            timestamp_ns,
+        });
         self.hb_due.get_or_insert(out.now + cfg.heartbeat_period_ns);
         Ok(())
     }
@@ -188,11 +206,21 @@ impl Writer {
 
     /// A new remote reader: transient-local readers get the history now, every reader a
     /// heartbeat telling it where its stream starts.
-    pub(crate) fn add_reader(&mut self, addr: NodeAddr, requested: &Qos, cfg: &DeliveryConfig, out: &mut Out) {
+    pub(crate) fn add_reader(
+        &mut self,
+        addr: NodeAddr,
+        requested: &Qos,
+        cfg: &DeliveryConfig,
+        out: &mut Out,
+    ) {
         self.release(out.now);
         let late_joiner = requested.durability == Durability::TransientLocal
             && self.qos.durability == Durability::TransientLocal;
-        let start = if late_joiner { self.first_available() } else { self.next_seq };
+        let start = if late_joiner {
+            self.first_available()
+        } else {
+            self.next_seq
+        };
         if late_joiner {
             for s in &self.history {
                 out.send(addr, s.bytes.clone());
@@ -202,7 +230,12 @@ impl Writer {
             && self.qos.reliability == Reliability::Reliable;
         // A reader that restarted at the same address replaces its old self.
         self.readers.retain(|r| r.addr != addr);
-        self.readers.push(RemoteReader { addr, reliable, start, acked: start });
+        self.readers.push(RemoteReader {
+            addr,
+            reliable,
+            start,
+            acked: start,
+        });
         self.heartbeat_to(addr, start, out);
         self.hb_due.get_or_insert(out.now + cfg.heartbeat_period_ns);
     }
@@ -215,7 +248,9 @@ impl Writer {
         cfg: &DeliveryConfig,
         out: &mut Out,
     ) {
-        let Some(ri) = self.readers.iter().position(|r| r.addr == from) else { return };
+        let Some(ri) = self.readers.iter().position(|r| r.addr == from) else {
+            return;
+        };
         let reader = &mut self.readers[ri];
         reader.acked = reader.acked.max(next_expected);
         let start = reader.start;
@@ -250,7 +285,7 @@ impl Writer {
     }
 
     pub(crate) fn on_timeout(&mut self, cfg: &DeliveryConfig, out: &mut Out) {
-        if !self.hb_due.is_some_and(|t| out.now >= t) {
+        if self.hb_due.is_none_or(|t| out.now < t) {
             return;
         }
         self.release(out.now);

@@ -85,7 +85,10 @@ impl<S, B: Clone> Clone for Envelope<S, B> {
     /// Clones the buffer (cheap for reference-counted buffers such as `bytes::Bytes`) in the
     /// same state: a verified envelope stays verified.
     fn clone(&self) -> Self {
-        Self { buf: self.buf.clone(), state: PhantomData }
+        Self {
+            buf: self.buf.clone(),
+            state: PhantomData,
+        }
     }
 }
 

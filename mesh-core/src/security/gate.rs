@@ -137,7 +137,11 @@ impl Reject {
 }
 
 fn short_hex(key: &[u8; 32]) -> String {
-    key[..8].iter().map(|b| format!("{b:02x}")).collect::<String>() + "..."
+    key[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<String>()
+        + "..."
 }
 
 /// Rejection counters (exported as metrics by the node).
