@@ -22,7 +22,7 @@ mod writer;
 use std::collections::VecDeque;
 
 use bytes::Bytes;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 pub use admission::{Admission, SecurityAdmission};
 pub use inbox::{InboxConfig, Overflow};
@@ -141,7 +141,7 @@ pub struct DeliveryCounters {
 }
 
 /// Timing and buffer bounds (`[delivery]` in the configuration). Nanoseconds.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DeliveryConfig {
     /// Heartbeat period while reliable data is unacknowledged (default 20 ms).

@@ -1,6 +1,6 @@
 //! Security modes and their configuration.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// How strict a node is about who may send what.
 ///
@@ -9,7 +9,7 @@ use serde::Deserialize;
 /// | `development` | verified when present; unsigned envelopes accepted through a logged, counted path | accepted (any valid key) | not checked |
 /// | `lightweight` | required | rejected | not checked |
 /// | `production` | required | rejected | required (signed by the fleet authority, unexpired, unrevoked) |
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum SecurityMode {
     /// For a developer's machine: says so loudly.
@@ -22,7 +22,7 @@ pub enum SecurityMode {
 }
 
 /// The `[security]` section of the node configuration.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SecurityConfig {
     /// Mode (default `production`).
