@@ -307,3 +307,35 @@ fn deadline_and_liveliness_events() {
         .any(|(_, e)| matches!(e, DeliveryEvent::LivelinessChanged { alive: false, .. })));
     let _ = r;
 }
+
+#[test]
+fn lifespan_expires_messages_in_transit_and_in_history() {
+    // The network takes 1 ms: a 500 us lifespan expires everything on the way, 50 ms nothing.
+    for (lifespan, delivered) in [(500_000, 0), (50 * MS, 20)] {
+        let wq = Qos {
+            lifespan_ns: Some(lifespan),
+            ..Qos::reliable()
+        };
+        let (mut sim, w, r) = pair(51, NetModel::perfect(), wq, Qos::reliable());
+        sim.publish(0, w, 20, 8);
+        sim.run_until(SEC);
+        assert_eq!(sim.got(1, r).len(), delivered);
+        assert_eq!(
+            sim.nodes[1].engine.counters().expired,
+            20 - delivered as u64
+        );
+    }
+    // A transient-local late joiner does not receive history older than the lifespan.
+    let wq = Qos {
+        lifespan_ns: Some(100 * MS),
+        ..Qos::reliable().transient_local()
+    };
+    let mut sim = Sim::new(52, 2, NetModel::perfect());
+    let w = sim.add_writer(0, TOPIC, wq);
+    sim.publish(0, w, 5, 8);
+    sim.run_until(500 * MS);
+    let r = sim.add_reader(1, TOPIC, wq, InboxConfig::default());
+    assert!(sim.connect(0, w, wq, 1, r, wq));
+    sim.run_until(SEC);
+    assert!(sim.got(1, r).is_empty(), "expired history is not replayed");
+}

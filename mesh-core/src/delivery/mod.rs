@@ -312,7 +312,7 @@ impl<A: Admission> DeliveryEngine<A> {
             });
             return false;
         }
-        reader.add_stream(addr, publisher.to_bytes(), now);
+        reader.add_stream(addr, publisher.to_bytes(), &offered, now);
         true
     }
 

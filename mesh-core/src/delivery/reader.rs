@@ -21,6 +21,8 @@ type Env = Envelope<Verified, Bytes>;
 pub(crate) struct Stream {
     pub(crate) addr: NodeAddr,
     pub(crate) publisher: [u8; 32],
+    /// The publisher's offered lifespan.
+    lifespan_ns: Option<u64>,
     epoch: Option<u64>,
     ring: Option<GapRing<Env>>,
     prestart: Vec<Env>,
@@ -57,10 +59,17 @@ impl Subscription {
         }
     }
 
-    pub(crate) fn add_stream(&mut self, addr: NodeAddr, publisher: [u8; 32], now: u64) {
+    pub(crate) fn add_stream(
+        &mut self,
+        addr: NodeAddr,
+        publisher: [u8; 32],
+        offered: &Qos,
+        now: u64,
+    ) {
         self.streams.push(Stream {
             addr,
             publisher,
+            lifespan_ns: offered.lifespan_ns,
             epoch: None,
             ring: None,
             prestart: Vec::new(),
@@ -242,8 +251,9 @@ impl Subscription {
                         out.lost(id, publisher, epoch, base, low - base);
                         ring.jump_to(low);
                     }
+                    let lifespan = s.lifespan_ns;
                     if let Some(env) = ring.pop_front() {
-                        self.hand_over(env, true, out);
+                        self.hand_over(env, lifespan, true, out);
                     }
                 }
                 _ => {
@@ -257,8 +267,8 @@ impl Subscription {
 
     /// Moves one in-order message to the inbox (or drops it, counted). `forced`: never hold it
     /// back for the block policy (used when skipping).
-    fn hand_over(&mut self, env: Env, forced: bool, out: &mut Out) {
-        if let Some(lifespan) = self.qos.lifespan_ns {
+    fn hand_over(&mut self, env: Env, lifespan_ns: Option<u64>, forced: bool, out: &mut Out) {
+        if let Some(lifespan) = lifespan_ns {
             if out.now.saturating_sub(env.header().timestamp_ns()) > lifespan {
                 out.counters.expired += 1;
                 return;
@@ -283,6 +293,7 @@ impl Subscription {
     pub(crate) fn deliver(&mut self, i: usize, cfg: &DeliveryConfig, out: &mut Out) {
         loop {
             let blocking = matches!(self.inbox.config().overflow, Overflow::Block { .. });
+            let lifespan = self.streams[i].lifespan_ns;
             let Some(ring) = self.streams[i].ring.as_mut() else {
                 return;
             };
@@ -294,7 +305,7 @@ impl Subscription {
                 break;
             }
             if let Some(env) = ring.pop_front() {
-                self.hand_over(env, false, out);
+                self.hand_over(env, lifespan, false, out);
             }
         }
         let reliable = self.reliable();
