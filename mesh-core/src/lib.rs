@@ -15,6 +15,7 @@ pub mod envelope;
 pub mod identity;
 pub mod replay;
 pub mod security;
+pub mod transport;
 
 #[doc(hidden)]
 pub mod fuzzing;

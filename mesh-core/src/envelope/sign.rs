@@ -38,6 +38,12 @@ pub enum BuildError {
         /// Payload length.
         len: usize,
     },
+    /// An in-place buffer is too short for a header and a signature.
+    #[error("buffer of {len} bytes cannot hold a signed envelope")]
+    WrongBufferLength {
+        /// Buffer length.
+        len: usize,
+    },
 }
 
 impl Envelope<Unsigned> {
@@ -48,6 +54,9 @@ impl Envelope<Unsigned> {
 
     /// Builds an unsigned envelope whose payload `write` appends in place (no intermediate
     /// copy); `capacity_hint` sizes the buffer.
+    ///
+    /// # Errors
+    /// [`BuildError::PayloadTooLarge`] when the payload does not fit a 32-bit length.
     pub fn with_payload(
         fields: EnvelopeFields,
         capacity_hint: usize,
@@ -58,21 +67,7 @@ impl Envelope<Unsigned> {
         write(&mut buf);
         let len = buf.len() - HEADER_LEN;
         let payload_len = u32::try_from(len).map_err(|_| BuildError::PayloadTooLarge { len })?;
-        let header = Header {
-            magic: MAGIC,
-            version: VERSION,
-            flags: 0,
-            header_len: U16::new(HEADER_LEN as u16),
-            topic_id: fields.topic.0,
-            type_hash: fields.type_hash,
-            publisher: [0; 32],
-            epoch: U64::new(fields.epoch),
-            sequence: U64::new(fields.sequence),
-            timestamp_ns: U64::new(fields.timestamp_ns),
-            payload_len: U32::new(payload_len),
-            trailer_len: U32::new(0),
-            payload_digest: *blake3::hash(&buf[HEADER_LEN..]).as_bytes(),
-        };
+        let header = new_header(&fields, payload_len, &buf[HEADER_LEN..]);
         buf[..HEADER_LEN].copy_from_slice(header.as_bytes());
         Ok(Self::with_state(buf))
     }
@@ -108,6 +103,58 @@ impl Envelope<Unsigned> {
         let signature = key.sign(&single_message(self.header_bytes()));
         self.finish(&[&signature])
     }
+}
+
+fn new_header(fields: &EnvelopeFields, payload_len: u32, payload: &[u8]) -> Header {
+    Header {
+        magic: MAGIC,
+        version: VERSION,
+        flags: 0,
+        header_len: U16::new(HEADER_LEN as u16),
+        topic_id: fields.topic.0,
+        type_hash: fields.type_hash,
+        publisher: [0; 32],
+        epoch: U64::new(fields.epoch),
+        sequence: U64::new(fields.sequence),
+        timestamp_ns: U64::new(fields.timestamp_ns),
+        payload_len: U32::new(payload_len),
+        trailer_len: U32::new(0),
+        payload_digest: *blake3::hash(payload).as_bytes(),
+    }
+}
+
+/// Size of a single-signed envelope with `payload_len` bytes of payload.
+#[must_use]
+pub fn signed_len(payload_len: usize) -> usize {
+    HEADER_LEN + payload_len + SIGNATURE_LEN
+}
+
+/// Builds and signs an envelope directly in `buf` (for example a shared-memory loan), which
+/// must be exactly [`signed_len`]`(payload_len)` bytes: `write_payload` fills the payload in
+/// place, then the header is written and the signature appended. No other buffer is used.
+///
+/// # Errors
+/// [`BuildError::WrongBufferLength`] when `buf` does not have the signed length, and
+/// [`BuildError::PayloadTooLarge`] when the payload does not fit a 32-bit length.
+pub fn sign_in_place(
+    buf: &mut [u8],
+    fields: EnvelopeFields,
+    key: &NodeKey,
+    write_payload: impl FnOnce(&mut [u8]),
+) -> Result<(), BuildError> {
+    let Some(payload_len) = buf.len().checked_sub(HEADER_LEN + SIGNATURE_LEN) else {
+        return Err(BuildError::WrongBufferLength { len: buf.len() });
+    };
+    let len32 = u32::try_from(payload_len).map_err(|_| BuildError::PayloadTooLarge { len: payload_len })?;
+    let (head, rest) = buf.split_at_mut(HEADER_LEN);
+    let (payload, signature) = rest.split_at_mut(payload_len);
+    write_payload(payload);
+    let mut header = new_header(&fields, len32, payload);
+    header.publisher = key.public().to_bytes();
+    header.trailer_len = U32::new(SIGNATURE_LEN as u32);
+    head.copy_from_slice(header.as_bytes());
+    signature.copy_from_slice(&key.sign(&single_message(head)));
+    Ok(())
 }
 
 /// The message a single signature covers.

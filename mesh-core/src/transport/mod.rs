@@ -1,0 +1,137 @@
+//! Transports move envelope frames between processes: one [`Transport`] trait, a conformance
+//! suite every implementation passes (`mesh-core/tests/transport_conformance.rs`), and the
+//! implementations:
+//! - [`inproc`]: inside one process (unit tests only);
+//! - `shm` (feature `shm`, default): iceoryx2 shared memory between processes on one host,
+//!   written in place and read in place.
+//!
+//! Users only ever send envelopes: [`FramePublisher::send`] takes an [`Envelope`] in a
+//! [`Sendable`] state, and [`FramePublisher::send_signed_in_place`] builds and signs one
+//! directly in transport memory.
+
+pub mod inproc;
+#[cfg(feature = "shm")]
+pub mod shm;
+
+use std::time::{Duration, Instant};
+
+use crate::envelope::{sign_in_place, signed_len, BuildError, Envelope, EnvelopeFields, Sendable};
+use crate::identity::NodeKey;
+
+/// What a channel (one topic) needs from a transport.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelSpec {
+    /// Fully qualified topic name (`/fleet/amr_1/odom`).
+    pub topic: String,
+    /// Largest frame (envelope) in bytes.
+    pub max_frame_bytes: usize,
+    /// Frames a subscriber can hold before the oldest is overwritten.
+    pub queue_depth: usize,
+    /// Frames kept for late-joining subscribers.
+    pub history: usize,
+    /// Publishers and subscribers the channel must admit.
+    pub max_ports: usize,
+}
+
+impl ChannelSpec {
+    /// A channel for `topic` with frames up to `max_frame_bytes`, a queue of 64, no history
+    /// and up to 16 publishers and 16 subscribers.
+    #[must_use]
+    pub fn new(topic: &str, max_frame_bytes: usize) -> Self {
+        Self { topic: topic.to_owned(), max_frame_bytes, queue_depth: 64, history: 0, max_ports: 16 }
+    }
+}
+
+/// A transport: a factory of publishers and subscribers per channel.
+pub trait Transport {
+    /// Errors of this transport.
+    type Error: std::error::Error + Send + Sync + 'static;
+    /// Publishing end.
+    type Publisher: FramePublisher<Error = Self::Error>;
+    /// Subscribing end.
+    type Subscriber: FrameSubscriber<Error = Self::Error>;
+
+    /// Opens (or creates) the channel and a publisher on it.
+    fn publisher(&self, spec: &ChannelSpec) -> Result<Self::Publisher, Self::Error>;
+    /// Opens (or creates) the channel and a subscriber on it.
+    fn subscriber(&self, spec: &ChannelSpec) -> Result<Self::Subscriber, Self::Error>;
+}
+
+/// The publishing end of a channel.
+pub trait FramePublisher {
+    /// Errors of this transport.
+    type Error: std::error::Error + Send + Sync + 'static;
+
+    /// Transport primitive: gives `fill` a `len`-byte buffer in transport memory, then
+    /// publishes it. Called only by the provided methods below, which write envelopes.
+    #[doc(hidden)]
+    fn write_frame(&mut self, len: usize, fill: &mut dyn FnMut(&mut [u8])) -> Result<(), Self::Error>;
+
+    /// Serves subscribers that joined since the last frame (e.g. history for late joiners);
+    /// runtimes call it periodically while a publisher is idle.
+    fn update(&mut self) -> Result<(), Self::Error> {
+        Ok(())
+    }
+
+    /// Builds an error for a frame the channel cannot carry.
+    #[doc(hidden)]
+    fn frame_error(&self, len: usize, cause: Option<BuildError>) -> Self::Error;
+
+    /// Publishes a signed (or development-unsigned) envelope, with one copy into transport
+    /// memory.
+    fn send<S: Sendable, B: AsRef<[u8]>>(&mut self, env: &Envelope<S, B>) -> Result<(), Self::Error> {
+        let bytes = env.as_bytes();
+        self.write_frame(bytes.len(), &mut |buf| buf.copy_from_slice(bytes))
+    }
+
+    /// Builds and signs an envelope directly in transport memory (zero-copy): `write_payload`
+    /// fills the `payload_len` payload bytes in place.
+    fn send_signed_in_place(
+        &mut self,
+        key: &NodeKey,
+        fields: EnvelopeFields,
+        payload_len: usize,
+        write_payload: &mut dyn FnMut(&mut [u8]),
+    ) -> Result<(), Self::Error> {
+        let len = signed_len(payload_len);
+        let mut failure = None;
+        self.write_frame(len, &mut |buf| {
+            if let Err(e) = sign_in_place(buf, fields, key, &mut *write_payload) {
+                failure = Some(e);
+            }
+        })?;
+        match failure {
+            Some(e) => Err(self.frame_error(len, Some(e))),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The subscribing end of a channel.
+pub trait FrameSubscriber {
+    /// Errors of this transport.
+    type Error: std::error::Error + Send + Sync + 'static;
+    /// A received frame, readable in place (shared memory stays mapped while it lives).
+    type Frame: AsRef<[u8]>;
+
+    /// The next frame, if one is waiting.
+    fn try_recv(&mut self) -> Result<Option<Self::Frame>, Self::Error>;
+
+    /// Blocks (without spinning) until a frame may be waiting or `timeout` passes.
+    fn wait(&mut self, timeout: Duration) -> Result<(), Self::Error>;
+
+    /// The next frame, waiting up to `timeout`.
+    fn recv_timeout(&mut self, timeout: Duration) -> Result<Option<Self::Frame>, Self::Error> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(frame) = self.try_recv()? {
+                return Ok(Some(frame));
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Ok(None);
+            }
+            self.wait(deadline - now)?;
+        }
+    }
+}

@@ -1,0 +1,274 @@
+//! iceoryx2 shared memory between processes on one host: each channel is an iceoryx2
+//! publish-subscribe service of byte slices (the envelope frames) plus an event service used
+//! to wake waiting subscribers (no busy polling). Frames are written in place in a shared
+//! memory sample and read in place through the received sample. Creating a transport first
+//! removes the stale resources of dead iceoryx2 nodes (for example a SIGKILLed publisher).
+
+use std::time::Duration;
+
+use iceoryx2::node::NodeCreationFailure;
+use iceoryx2::port::listener::{Listener, ListenerCreateError, ListenerWaitError};
+use iceoryx2::port::notifier::{Notifier, NotifierCreateError, NotifierNotifyError};
+use iceoryx2::port::publisher::{Publisher, PublisherCreateError};
+use iceoryx2::port::subscriber::{Subscriber, SubscriberCreateError};
+use iceoryx2::port::update_connections::UpdateConnections as _;
+use iceoryx2::port::{LoanError, ReceiveError, SendError};
+use iceoryx2::prelude::*;
+use iceoryx2::sample::Sample;
+use iceoryx2::service::builder::event::EventOpenOrCreateError;
+use iceoryx2::service::builder::publish_subscribe::PublishSubscribeOpenOrCreateError;
+
+use super::{ChannelSpec, FramePublisher, FrameSubscriber, Transport};
+use crate::envelope::BuildError;
+
+/// Errors of the shared-memory transport, one variant per failing step.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ShmError {
+    /// The topic cannot be an iceoryx2 service name.
+    #[error("topic `{0}` cannot name a shared-memory service")]
+    InvalidTopic(String),
+    /// The prefix cannot be an iceoryx2 file name prefix.
+    #[error("invalid shared-memory prefix `{0}`")]
+    InvalidPrefix(String),
+    /// The iceoryx2 node could not be created.
+    #[error("cannot create the shared-memory node: {0:?}")]
+    Node(NodeCreationFailure),
+    /// The data service could not be opened or created (e.g. incompatible settings).
+    #[error("cannot open channel `{topic}`: {cause:?}")]
+    Channel {
+        /// Topic.
+        topic: String,
+        /// iceoryx2's reason.
+        cause: PublishSubscribeOpenOrCreateError,
+    },
+    /// The event service could not be opened or created.
+    #[error("cannot open the wake-up events of `{topic}`: {cause:?}")]
+    Events {
+        /// Topic.
+        topic: String,
+        /// iceoryx2's reason.
+        cause: EventOpenOrCreateError,
+    },
+    /// A publisher could not be created.
+    #[error("cannot create a publisher: {0:?}")]
+    Publisher(PublisherCreateError),
+    /// A subscriber could not be created.
+    #[error("cannot create a subscriber: {0:?}")]
+    Subscriber(SubscriberCreateError),
+    /// A notifier could not be created.
+    #[error("cannot create a notifier: {0:?}")]
+    Notifier(NotifierCreateError),
+    /// A listener could not be created.
+    #[error("cannot create a listener: {0:?}")]
+    Listener(ListenerCreateError),
+    /// A frame does not fit the channel, or an envelope could not be built.
+    #[error("frame of {len} bytes does not fit the channel (max {max}){}", cause.as_ref().map(|c| format!(": {c}")).unwrap_or_default())]
+    Frame {
+        /// Frame length.
+        len: usize,
+        /// Channel maximum.
+        max: usize,
+        /// Envelope build failure, if that was the cause.
+        cause: Option<BuildError>,
+    },
+    /// No shared-memory sample could be loaned.
+    #[error("cannot loan shared memory: {0:?}")]
+    Loan(LoanError),
+    /// The sample could not be delivered.
+    #[error("cannot send: {0:?}")]
+    Send(SendError),
+    /// Receiving failed.
+    #[error("cannot receive: {0:?}")]
+    Receive(ReceiveError),
+    /// Connecting new subscribers failed.
+    #[error("cannot update connections: {0:?}")]
+    Connections(iceoryx2::port::update_connections::ConnectionFailure),
+    /// Waking subscribers failed.
+    #[error("cannot notify subscribers: {0:?}")]
+    Notify(NotifierNotifyError),
+    /// Waiting failed.
+    #[error("cannot wait for frames: {0:?}")]
+    Wait(ListenerWaitError),
+}
+
+/// The shared-memory transport of one process.
+pub struct ShmTransport {
+    node: Node<ipc::Service>,
+}
+
+impl std::fmt::Debug for ShmTransport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ShmTransport").finish_non_exhaustive()
+    }
+}
+
+impl ShmTransport {
+    /// A transport with iceoryx2's default configuration (files prefixed `iox2_`).
+    pub fn new() -> Result<Self, ShmError> {
+        Self::with_config(Config::global_config().clone())
+    }
+
+    /// A transport whose shared-memory files start with `prefix` (isolates fleets and tests).
+    pub fn with_prefix(prefix: &str) -> Result<Self, ShmError> {
+        let mut config = Config::global_config().clone();
+        config.global.prefix =
+            FileName::new(prefix.as_bytes()).map_err(|_| ShmError::InvalidPrefix(prefix.to_owned()))?;
+        Self::with_config(config)
+    }
+
+    fn with_config(config: Config) -> Result<Self, ShmError> {
+        // iceoryx2 logs warnings (e.g. "no config file loaded") to stderr; keep only errors
+        // unless IOX2_LOG_LEVEL says otherwise.
+        set_log_level_from_env_or(LogLevel::Error);
+        remove_dead_nodes(&config);
+        let node = NodeBuilder::new()
+            .config(&config)
+            .signal_handling_mode(SignalHandlingMode::Disabled)
+            .create::<ipc::Service>()
+            .map_err(ShmError::Node)?;
+        Ok(Self { node })
+    }
+
+    fn names(spec: &ChannelSpec) -> Result<(ServiceName, ServiceName), ShmError> {
+        let invalid = || ShmError::InvalidTopic(spec.topic.clone());
+        let data = ServiceName::new(&format!("omni-mesh{}/data", spec.topic)).map_err(|_| invalid())?;
+        let events = ServiceName::new(&format!("omni-mesh{}/events", spec.topic)).map_err(|_| invalid())?;
+        Ok((data, events))
+    }
+
+    fn services(
+        &self,
+        spec: &ChannelSpec,
+    ) -> Result<
+        (
+            iceoryx2::service::port_factory::publish_subscribe::PortFactory<ipc::Service, [u8], ()>,
+            iceoryx2::service::port_factory::event::PortFactory<ipc::Service>,
+        ),
+        ShmError,
+    > {
+        let (data, events) = Self::names(spec)?;
+        let ports = spec.max_ports.max(1);
+        let pubsub = self
+            .node
+            .service_builder(&data)
+            .publish_subscribe::<[u8]>()
+            .max_publishers(ports)
+            .max_subscribers(ports)
+            .subscriber_max_buffer_size(spec.queue_depth.max(1))
+            .history_size(spec.history)
+            .enable_safe_overflow(true)
+            .open_or_create()
+            .map_err(|cause| ShmError::Channel { topic: spec.topic.clone(), cause })?;
+        let event = self
+            .node
+            .service_builder(&events)
+            .event()
+            .max_notifiers(ports)
+            .max_listeners(ports)
+            .open_or_create()
+            .map_err(|cause| ShmError::Events { topic: spec.topic.clone(), cause })?;
+        Ok((pubsub, event))
+    }
+}
+
+/// Removes the shared-memory resources of iceoryx2 nodes whose process died.
+fn remove_dead_nodes(config: &Config) {
+    let _ = Node::<ipc::Service>::list(config, |state| {
+        if let NodeState::Dead(view) = state {
+            let _ = view.try_remove_stale_resources();
+        }
+        CallbackProgression::Continue
+    });
+}
+
+/// Publisher of the shared-memory transport.
+pub struct ShmPublisher {
+    publisher: Publisher<ipc::Service, [u8], ()>,
+    notifier: Notifier<ipc::Service>,
+    max: usize,
+}
+
+/// Subscriber of the shared-memory transport.
+pub struct ShmSubscriber {
+    subscriber: Subscriber<ipc::Service, [u8], ()>,
+    listener: Listener<ipc::Service>,
+}
+
+/// A received frame: the shared-memory sample, read in place.
+pub struct ShmFrame(Sample<ipc::Service, [u8], ()>);
+
+impl AsRef<[u8]> for ShmFrame {
+    fn as_ref(&self) -> &[u8] {
+        self.0.payload()
+    }
+}
+
+impl Transport for ShmTransport {
+    type Error = ShmError;
+    type Publisher = ShmPublisher;
+    type Subscriber = ShmSubscriber;
+
+    fn publisher(&self, spec: &ChannelSpec) -> Result<ShmPublisher, ShmError> {
+        let (pubsub, event) = self.services(spec)?;
+        let publisher = pubsub
+            .publisher_builder()
+            .initial_max_slice_len(spec.max_frame_bytes)
+            .create()
+            .map_err(ShmError::Publisher)?;
+        let notifier = event.notifier_builder().create().map_err(ShmError::Notifier)?;
+        Ok(ShmPublisher { publisher, notifier, max: spec.max_frame_bytes })
+    }
+
+    fn subscriber(&self, spec: &ChannelSpec) -> Result<ShmSubscriber, ShmError> {
+        let (pubsub, event) = self.services(spec)?;
+        let subscriber = pubsub
+            .subscriber_builder()
+            .buffer_size(spec.queue_depth.max(1))
+            .create()
+            .map_err(ShmError::Subscriber)?;
+        let listener = event.listener_builder().create().map_err(ShmError::Listener)?;
+        Ok(ShmSubscriber { subscriber, listener })
+    }
+}
+
+impl FramePublisher for ShmPublisher {
+    type Error = ShmError;
+
+    fn write_frame(&mut self, len: usize, fill: &mut dyn FnMut(&mut [u8])) -> Result<(), ShmError> {
+        if len > self.max {
+            return Err(ShmError::Frame { len, max: self.max, cause: None });
+        }
+        // The sample lives in shared memory: the frame is written where subscribers read it.
+        let mut sample = self.publisher.loan_slice(len).map_err(ShmError::Loan)?;
+        fill(sample.payload_mut());
+        sample.send().map_err(ShmError::Send)?;
+        self.notifier.notify().map_err(ShmError::Notify)?;
+        Ok(())
+    }
+
+    fn update(&mut self) -> Result<(), ShmError> {
+        self.publisher.update_connections().map_err(ShmError::Connections)
+    }
+
+    fn frame_error(&self, len: usize, cause: Option<BuildError>) -> ShmError {
+        ShmError::Frame { len, max: self.max, cause }
+    }
+}
+
+impl FrameSubscriber for ShmSubscriber {
+    type Error = ShmError;
+    type Frame = ShmFrame;
+
+    fn try_recv(&mut self) -> Result<Option<ShmFrame>, ShmError> {
+        Ok(self.subscriber.receive().map_err(ShmError::Receive)?.map(ShmFrame))
+    }
+
+    fn wait(&mut self, timeout: Duration) -> Result<(), ShmError> {
+        if self.subscriber.has_samples().unwrap_or(false) {
+            return Ok(());
+        }
+        self.listener.timed_wait(|_| {}, timeout).map_err(ShmError::Wait)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,175 @@
+//! The transport conformance suite: every `Transport` implementation passes the same checks
+//! (in-process and iceoryx2 shared memory).
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use mesh_core::envelope::{Envelope, Limits};
+use mesh_core::identity::NodeKey;
+use mesh_core::security::TrustStore;
+use mesh_core::transport::inproc::InProcTransport;
+use mesh_core::transport::{ChannelSpec, FramePublisher, FrameSubscriber, Transport};
+
+fn topic(case: &str) -> String {
+    format!("/conformance/{}/{case}", std::process::id())
+}
+
+fn verify(frame: &[u8], trust: &TrustStore) -> (u64, Vec<u8>) {
+    let env = Envelope::parse(frame, &Limits::default()).expect("a whole envelope arrives");
+    let v = env.verify(trust).expect("signature verifies after transport");
+    (v.header().sequence(), v.payload().to_vec())
+}
+
+fn recv_all<S: FrameSubscriber>(sub: &mut S, n: usize, trust: &TrustStore) -> Vec<(u64, Vec<u8>)> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut out = Vec::new();
+    while out.len() < n && Instant::now() < deadline {
+        if let Some(f) = sub.recv_timeout(Duration::from_millis(200)).unwrap() {
+            out.push(verify(f.as_ref(), trust));
+        }
+    }
+    out
+}
+
+fn one_to_one_in_order<T: Transport>(t: &T) {
+    let key = NodeKey::generate();
+    let mut trust = TrustStore::new();
+    trust.add_publisher(key.public());
+    let spec = ChannelSpec::new(&topic("one_to_one"), 4096);
+    let mut sub = t.subscriber(&spec).unwrap();
+    let mut publisher = t.publisher(&spec).unwrap();
+    for seq in 1..=20u64 {
+        let env = common::unsigned(&spec.topic, seq, 100).sign(&key);
+        publisher.send(&env).unwrap();
+    }
+    let got = recv_all(&mut sub, 20, &trust);
+    assert_eq!(got.iter().map(|g| g.0).collect::<Vec<_>>(), (1..=20).collect::<Vec<_>>());
+}
+
+fn signed_in_place_large_frames<T: Transport>(t: &T) {
+    let key = NodeKey::generate();
+    let mut trust = TrustStore::new();
+    trust.add_publisher(key.public());
+    let len = 1 << 20;
+    let spec = ChannelSpec { queue_depth: 4, ..ChannelSpec::new(&topic("large"), len + 256) };
+    let mut sub = t.subscriber(&spec).unwrap();
+    let mut publisher = t.publisher(&spec).unwrap();
+    for seq in 1..=3u64 {
+        let fields = common::fields(&spec.topic, seq);
+        publisher
+            .send_signed_in_place(&key, fields, len, &mut |p| p.fill(seq as u8))
+            .unwrap();
+    }
+    let got = recv_all(&mut sub, 3, &trust);
+    assert_eq!(got.len(), 3);
+    for (i, (seq, payload)) in got.iter().enumerate() {
+        assert_eq!(*seq, i as u64 + 1);
+        assert_eq!(payload.len(), len);
+        assert!(payload.iter().all(|b| *b == *seq as u8));
+    }
+    // A frame over the channel maximum is a typed error, not a panic.
+    let err = publisher.send_signed_in_place(&key, common::fields(&spec.topic, 9), len + 1024, &mut |_| {});
+    assert!(err.is_err());
+}
+
+fn many_to_many<T: Transport>(t: &T) {
+    let keys = [NodeKey::generate(), NodeKey::generate()];
+    let mut trust = TrustStore::new();
+    for k in &keys {
+        trust.add_publisher(k.public());
+    }
+    let spec = ChannelSpec::new(&topic("many"), 1024);
+    let mut subs = [t.subscriber(&spec).unwrap(), t.subscriber(&spec).unwrap()];
+    let mut pubs = [t.publisher(&spec).unwrap(), t.publisher(&spec).unwrap()];
+    for seq in 1..=10u64 {
+        for (p, k) in pubs.iter_mut().zip(&keys) {
+            p.send(&common::unsigned(&spec.topic, seq, 8).sign(k)).unwrap();
+        }
+    }
+    for sub in &mut subs {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut per_publisher: std::collections::HashMap<[u8; 32], Vec<u64>> = Default::default();
+        let mut n = 0;
+        while n < 20 && Instant::now() < deadline {
+            if let Some(f) = sub.recv_timeout(Duration::from_millis(200)).unwrap() {
+                let env = Envelope::parse(f.as_ref(), &Limits::default()).unwrap().verify(&trust).unwrap();
+                per_publisher.entry(env.header().publisher()).or_default().push(env.header().sequence());
+                n += 1;
+            }
+        }
+        assert_eq!(per_publisher.len(), 2);
+        for seqs in per_publisher.values() {
+            assert_eq!(seqs, &(1..=10).collect::<Vec<_>>(), "per-publisher order");
+        }
+    }
+}
+
+fn late_joiner_gets_history<T: Transport>(t: &T) {
+    let key = NodeKey::generate();
+    let mut trust = TrustStore::new();
+    trust.add_publisher(key.public());
+    let spec = ChannelSpec { history: 3, ..ChannelSpec::new(&topic("history"), 1024) };
+    let mut publisher = t.publisher(&spec).unwrap();
+    let _early = t.subscriber(&spec).unwrap();
+    for seq in 1..=5u64 {
+        publisher.send(&common::unsigned(&spec.topic, seq, 8).sign(&key)).unwrap();
+    }
+    let mut late = t.subscriber(&spec).unwrap();
+    publisher.update().unwrap();
+    let got: Vec<u64> = recv_all(&mut late, 3, &trust).into_iter().map(|g| g.0).collect();
+    assert_eq!(got, [3, 4, 5]);
+}
+
+fn waiting_times_out_and_wakes<T: Transport>(t: &T) {
+    let spec = ChannelSpec::new(&topic("wait"), 1024);
+    let mut sub = t.subscriber(&spec).unwrap();
+    let start = Instant::now();
+    assert!(sub.recv_timeout(Duration::from_millis(100)).unwrap().is_none());
+    assert!(start.elapsed() >= Duration::from_millis(90));
+    let key = NodeKey::generate();
+    let mut publisher = t.publisher(&spec).unwrap();
+    publisher.send(&common::unsigned(&spec.topic, 1, 8).sign(&key)).unwrap();
+    let start = Instant::now();
+    assert!(sub.recv_timeout(Duration::from_secs(5)).unwrap().is_some());
+    assert!(start.elapsed() < Duration::from_secs(1), "woken by the frame, not the timeout");
+}
+
+fn slow_subscriber_queue_is_bounded<T: Transport>(t: &T) {
+    let key = NodeKey::generate();
+    let mut trust = TrustStore::new();
+    trust.add_publisher(key.public());
+    let spec = ChannelSpec { queue_depth: 4, ..ChannelSpec::new(&topic("bounded"), 1024) };
+    let mut slow = t.subscriber(&spec).unwrap();
+    let mut publisher = t.publisher(&spec).unwrap();
+    for seq in 1..=50u64 {
+        publisher.send(&common::unsigned(&spec.topic, seq, 8).sign(&key)).unwrap();
+    }
+    let mut got = Vec::new();
+    while let Some(f) = slow.recv_timeout(Duration::from_millis(300)).unwrap() {
+        got.push(verify(f.as_ref(), &trust).0);
+    }
+    assert!(!got.is_empty() && got.len() <= 5, "the queue keeps its bound: {got:?}");
+    assert_eq!(got.last(), Some(&50), "the newest frames survive");
+}
+
+fn suite<T: Transport>(t: &T) {
+    one_to_one_in_order(t);
+    signed_in_place_large_frames(t);
+    many_to_many(t);
+    late_joiner_gets_history(t);
+    waiting_times_out_and_wakes(t);
+    slow_subscriber_queue_is_bounded(t);
+}
+
+#[test]
+fn inproc_transport_conforms() {
+    suite(&InProcTransport::new());
+}
+
+#[cfg(feature = "shm")]
+#[test]
+fn shm_transport_conforms() {
+    let t = mesh_core::transport::shm::ShmTransport::with_prefix(&format!("omtest{}_", std::process::id())).unwrap();
+    suite(&t);
+}
