@@ -328,9 +328,15 @@ fn signing_in_place_equals_signing_a_built_envelope() {
     use mesh_core::envelope::{sign_in_place, signed_len, BuildError};
     let key = NodeKey::generate();
     let payload = [7u8; 100];
-    let built = Envelope::new(common::fields("/a", 4), &payload).unwrap().sign(&key).into_inner();
+    let built = Envelope::new(common::fields("/a", 4), &payload)
+        .unwrap()
+        .sign(&key)
+        .into_inner();
     let mut buf = vec![0u8; signed_len(payload.len())];
-    sign_in_place(&mut buf, common::fields("/a", 4), &key, |p| p.copy_from_slice(&payload)).unwrap();
+    sign_in_place(&mut buf, common::fields("/a", 4), &key, |p| {
+        p.copy_from_slice(&payload)
+    })
+    .unwrap();
     assert_eq!(buf, built, "Ed25519 is deterministic: same bytes");
     let mut short = [0u8; 100];
     assert_eq!(

@@ -17,7 +17,9 @@ fn topic(case: &str) -> String {
 
 fn verify(frame: &[u8], trust: &TrustStore) -> (u64, Vec<u8>) {
     let env = Envelope::parse(frame, &Limits::default()).expect("a whole envelope arrives");
-    let v = env.verify(trust).expect("signature verifies after transport");
+    let v = env
+        .verify(trust)
+        .expect("signature verifies after transport");
     (v.header().sequence(), v.payload().to_vec())
 }
 
@@ -44,7 +46,10 @@ fn one_to_one_in_order<T: Transport>(t: &T) {
         publisher.send(&env).unwrap();
     }
     let got = recv_all(&mut sub, 20, &trust);
-    assert_eq!(got.iter().map(|g| g.0).collect::<Vec<_>>(), (1..=20).collect::<Vec<_>>());
+    assert_eq!(
+        got.iter().map(|g| g.0).collect::<Vec<_>>(),
+        (1..=20).collect::<Vec<_>>()
+    );
 }
 
 fn signed_in_place_large_frames<T: Transport>(t: &T) {
@@ -52,7 +57,10 @@ fn signed_in_place_large_frames<T: Transport>(t: &T) {
     let mut trust = TrustStore::new();
     trust.add_publisher(key.public());
     let len = 1 << 20;
-    let spec = ChannelSpec { queue_depth: 4, ..ChannelSpec::new(&topic("large"), len + 256) };
+    let spec = ChannelSpec {
+        queue_depth: 4,
+        ..ChannelSpec::new(&topic("large"), len + 256)
+    };
     let mut sub = t.subscriber(&spec).unwrap();
     let mut publisher = t.publisher(&spec).unwrap();
     for seq in 1..=3u64 {
@@ -69,7 +77,12 @@ fn signed_in_place_large_frames<T: Transport>(t: &T) {
         assert!(payload.iter().all(|b| *b == *seq as u8));
     }
     // A frame over the channel maximum is a typed error, not a panic.
-    let err = publisher.send_signed_in_place(&key, common::fields(&spec.topic, 9), len + 1024, &mut |_| {});
+    let err = publisher.send_signed_in_place(
+        &key,
+        common::fields(&spec.topic, 9),
+        len + 1024,
+        &mut |_| {},
+    );
     assert!(err.is_err());
 }
 
@@ -84,7 +97,8 @@ fn many_to_many<T: Transport>(t: &T) {
     let mut pubs = [t.publisher(&spec).unwrap(), t.publisher(&spec).unwrap()];
     for seq in 1..=10u64 {
         for (p, k) in pubs.iter_mut().zip(&keys) {
-            p.send(&common::unsigned(&spec.topic, seq, 8).sign(k)).unwrap();
+            p.send(&common::unsigned(&spec.topic, seq, 8).sign(k))
+                .unwrap();
         }
     }
     for sub in &mut subs {
@@ -93,8 +107,14 @@ fn many_to_many<T: Transport>(t: &T) {
         let mut n = 0;
         while n < 20 && Instant::now() < deadline {
             if let Some(f) = sub.recv_timeout(Duration::from_millis(200)).unwrap() {
-                let env = Envelope::parse(f.as_ref(), &Limits::default()).unwrap().verify(&trust).unwrap();
-                per_publisher.entry(env.header().publisher()).or_default().push(env.header().sequence());
+                let env = Envelope::parse(f.as_ref(), &Limits::default())
+                    .unwrap()
+                    .verify(&trust)
+                    .unwrap();
+                per_publisher
+                    .entry(env.header().publisher())
+                    .or_default()
+                    .push(env.header().sequence());
                 n += 1;
             }
         }
@@ -109,15 +129,23 @@ fn late_joiner_gets_history<T: Transport>(t: &T) {
     let key = NodeKey::generate();
     let mut trust = TrustStore::new();
     trust.add_publisher(key.public());
-    let spec = ChannelSpec { history: 3, ..ChannelSpec::new(&topic("history"), 1024) };
+    let spec = ChannelSpec {
+        history: 3,
+        ..ChannelSpec::new(&topic("history"), 1024)
+    };
     let mut publisher = t.publisher(&spec).unwrap();
     let _early = t.subscriber(&spec).unwrap();
     for seq in 1..=5u64 {
-        publisher.send(&common::unsigned(&spec.topic, seq, 8).sign(&key)).unwrap();
+        publisher
+            .send(&common::unsigned(&spec.topic, seq, 8).sign(&key))
+            .unwrap();
     }
     let mut late = t.subscriber(&spec).unwrap();
     publisher.update().unwrap();
-    let got: Vec<u64> = recv_all(&mut late, 3, &trust).into_iter().map(|g| g.0).collect();
+    let got: Vec<u64> = recv_all(&mut late, 3, &trust)
+        .into_iter()
+        .map(|g| g.0)
+        .collect();
     assert_eq!(got, [3, 4, 5]);
 }
 
@@ -125,31 +153,47 @@ fn waiting_times_out_and_wakes<T: Transport>(t: &T) {
     let spec = ChannelSpec::new(&topic("wait"), 1024);
     let mut sub = t.subscriber(&spec).unwrap();
     let start = Instant::now();
-    assert!(sub.recv_timeout(Duration::from_millis(100)).unwrap().is_none());
+    assert!(sub
+        .recv_timeout(Duration::from_millis(100))
+        .unwrap()
+        .is_none());
     assert!(start.elapsed() >= Duration::from_millis(90));
     let key = NodeKey::generate();
     let mut publisher = t.publisher(&spec).unwrap();
-    publisher.send(&common::unsigned(&spec.topic, 1, 8).sign(&key)).unwrap();
+    publisher
+        .send(&common::unsigned(&spec.topic, 1, 8).sign(&key))
+        .unwrap();
     let start = Instant::now();
     assert!(sub.recv_timeout(Duration::from_secs(5)).unwrap().is_some());
-    assert!(start.elapsed() < Duration::from_secs(1), "woken by the frame, not the timeout");
+    assert!(
+        start.elapsed() < Duration::from_secs(1),
+        "woken by the frame, not the timeout"
+    );
 }
 
 fn slow_subscriber_queue_is_bounded<T: Transport>(t: &T) {
     let key = NodeKey::generate();
     let mut trust = TrustStore::new();
     trust.add_publisher(key.public());
-    let spec = ChannelSpec { queue_depth: 4, ..ChannelSpec::new(&topic("bounded"), 1024) };
+    let spec = ChannelSpec {
+        queue_depth: 4,
+        ..ChannelSpec::new(&topic("bounded"), 1024)
+    };
     let mut slow = t.subscriber(&spec).unwrap();
     let mut publisher = t.publisher(&spec).unwrap();
     for seq in 1..=50u64 {
-        publisher.send(&common::unsigned(&spec.topic, seq, 8).sign(&key)).unwrap();
+        publisher
+            .send(&common::unsigned(&spec.topic, seq, 8).sign(&key))
+            .unwrap();
     }
     let mut got = Vec::new();
     while let Some(f) = slow.recv_timeout(Duration::from_millis(300)).unwrap() {
         got.push(verify(f.as_ref(), &trust).0);
     }
-    assert!(!got.is_empty() && got.len() <= 5, "the queue keeps its bound: {got:?}");
+    assert!(
+        !got.is_empty() && got.len() <= 5,
+        "the queue keeps its bound: {got:?}"
+    );
     assert_eq!(got.last(), Some(&50), "the newest frames survive");
 }
 
@@ -170,6 +214,57 @@ fn inproc_transport_conforms() {
 #[cfg(feature = "shm")]
 #[test]
 fn shm_transport_conforms() {
-    let t = mesh_core::transport::shm::ShmTransport::with_prefix(&format!("omtest{}_", std::process::id())).unwrap();
+    let prefix = format!("omtest{}_", std::process::id());
+    let t = mesh_core::transport::shm::ShmTransport::with_prefix(&prefix).unwrap();
     suite(&t);
+    drop(t);
+    // iceoryx2 keeps one management file per prefix; this test's prefix is private to it.
+    for e in std::fs::read_dir("/dev/shm")
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        if e.file_name().to_string_lossy().starts_with(&prefix) {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
+fn lossless_channel_waits_for_a_slow_subscriber<T: Transport>(t: &T)
+where
+    T::Subscriber: Send + 'static,
+{
+    let key = NodeKey::generate();
+    let mut trust = TrustStore::new();
+    trust.add_publisher(key.public());
+    let spec = ChannelSpec {
+        queue_depth: 2,
+        lossless: true,
+        ..ChannelSpec::new(&topic("lossless"), 1024)
+    };
+    let mut sub = t.subscriber(&spec).unwrap();
+    let mut publisher = t.publisher(&spec).unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut seqs = Vec::new();
+        while seqs.len() < 40 {
+            std::thread::sleep(Duration::from_millis(1));
+            if let Some(f) = sub.recv_timeout(Duration::from_secs(5)).unwrap() {
+                seqs.push(verify(f.as_ref(), &trust).0);
+            } else {
+                break;
+            }
+        }
+        seqs
+    });
+    for seq in 1..=40u64 {
+        publisher
+            .send(&common::unsigned(&spec.topic, seq, 8).sign(&key))
+            .unwrap();
+    }
+    assert_eq!(reader.join().unwrap(), (1..=40).collect::<Vec<_>>());
+}
+
+#[test]
+fn inproc_lossless() {
+    lossless_channel_waits_for_a_slow_subscriber(&InProcTransport::new());
 }

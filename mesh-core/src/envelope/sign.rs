@@ -145,7 +145,8 @@ pub fn sign_in_place(
     let Some(payload_len) = buf.len().checked_sub(HEADER_LEN + SIGNATURE_LEN) else {
         return Err(BuildError::WrongBufferLength { len: buf.len() });
     };
-    let len32 = u32::try_from(payload_len).map_err(|_| BuildError::PayloadTooLarge { len: payload_len })?;
+    let len32 =
+        u32::try_from(payload_len).map_err(|_| BuildError::PayloadTooLarge { len: payload_len })?;
     let (head, rest) = buf.split_at_mut(HEADER_LEN);
     let (payload, signature) = rest.split_at_mut(payload_len);
     write_payload(payload);

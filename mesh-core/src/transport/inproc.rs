@@ -32,6 +32,7 @@ pub enum InProcError {
 struct Queue {
     frames: Mutex<VecDeque<Arc<[u8]>>>,
     ready: Condvar,
+    space: Condvar,
     depth: usize,
 }
 
@@ -89,7 +90,9 @@ impl Transport for InProcTransport {
     type Subscriber = InProcSubscriber;
 
     fn publisher(&self, spec: &ChannelSpec) -> Result<InProcPublisher, InProcError> {
-        Ok(InProcPublisher { channel: self.channel(spec) })
+        Ok(InProcPublisher {
+            channel: self.channel(spec),
+        })
     }
 
     fn subscriber(&self, spec: &ChannelSpec) -> Result<InProcSubscriber, InProcError> {
@@ -101,7 +104,12 @@ impl Transport for InProcTransport {
         }
         let depth = channel.spec.queue_depth.max(1);
         let history: VecDeque<Arc<[u8]>> = lock(&channel.history).iter().cloned().collect();
-        let queue = Arc::new(Queue { frames: Mutex::new(history), ready: Condvar::new(), depth });
+        let queue = Arc::new(Queue {
+            frames: Mutex::new(history),
+            ready: Condvar::new(),
+            space: Condvar::new(),
+            depth,
+        });
         subs.push(Arc::downgrade(&queue));
         Ok(InProcSubscriber { queue })
     }
@@ -110,10 +118,18 @@ impl Transport for InProcTransport {
 impl FramePublisher for InProcPublisher {
     type Error = InProcError;
 
-    fn write_frame(&mut self, len: usize, fill: &mut dyn FnMut(&mut [u8])) -> Result<(), InProcError> {
+    fn write_frame(
+        &mut self,
+        len: usize,
+        fill: &mut dyn FnMut(&mut [u8]),
+    ) -> Result<(), InProcError> {
         let max = self.channel.spec.max_frame_bytes;
         if len > max {
-            return Err(InProcError::Frame { len, max, cause: None });
+            return Err(InProcError::Frame {
+                len,
+                max,
+                cause: None,
+            });
         }
         let mut buf = vec![0u8; len];
         fill(&mut buf);
@@ -125,10 +141,22 @@ impl FramePublisher for InProcPublisher {
             }
             h.push_back(Arc::clone(&frame));
         }
-        for q in lock(&self.channel.subscribers).iter().filter_map(Weak::upgrade) {
+        let subscribers: Vec<Arc<Queue>> = lock(&self.channel.subscribers)
+            .iter()
+            .filter_map(Weak::upgrade)
+            .collect();
+        for q in subscribers {
             let mut frames = lock(&q.frames);
-            if frames.len() >= q.depth {
-                frames.pop_front();
+            while frames.len() >= q.depth {
+                if !self.channel.spec.lossless {
+                    frames.pop_front();
+                    break;
+                }
+                // Lossless: wait for the subscriber to make room (it holds no lock meanwhile).
+                frames = q
+                    .space
+                    .wait(frames)
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
             }
             frames.push_back(Arc::clone(&frame));
             q.ready.notify_all();
@@ -137,7 +165,11 @@ impl FramePublisher for InProcPublisher {
     }
 
     fn frame_error(&self, len: usize, cause: Option<BuildError>) -> InProcError {
-        InProcError::Frame { len, max: self.channel.spec.max_frame_bytes, cause }
+        InProcError::Frame {
+            len,
+            max: self.channel.spec.max_frame_bytes,
+            cause,
+        }
     }
 }
 
@@ -146,7 +178,11 @@ impl FrameSubscriber for InProcSubscriber {
     type Frame = Arc<[u8]>;
 
     fn try_recv(&mut self) -> Result<Option<Arc<[u8]>>, InProcError> {
-        Ok(lock(&self.queue.frames).pop_front())
+        let frame = lock(&self.queue.frames).pop_front();
+        if frame.is_some() {
+            self.queue.space.notify_all();
+        }
+        Ok(frame)
     }
 
     fn wait(&mut self, timeout: Duration) -> Result<(), InProcError> {

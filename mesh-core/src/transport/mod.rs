@@ -5,6 +5,11 @@
 //! - `shm` (feature `shm`, default): iceoryx2 shared memory between processes on one host,
 //!   written in place and read in place.
 //!
+//! Shared-memory sizing: a publisher's data segment holds about
+//! `max_frame_bytes x (queue_depth x subscribers + history + 2 loans)`, so a 1 MiB channel with
+//! a queue of 8 and 2 subscribers maps ~20 MiB; keep `queue_depth` and `max_ports` small for
+//! large frames.
+//!
 //! Users only ever send envelopes: [`FramePublisher::send`] takes an [`Envelope`] in a
 //! [`Sendable`] state, and [`FramePublisher::send_signed_in_place`] builds and signs one
 //! directly in transport memory.
@@ -31,6 +36,9 @@ pub struct ChannelSpec {
     pub history: usize,
     /// Publishers and subscribers the channel must admit.
     pub max_ports: usize,
+    /// True: a full subscriber queue makes the publisher wait (lossless, in order); false:
+    /// the oldest queued frame is overwritten (the publisher never waits).
+    pub lossless: bool,
 }
 
 impl ChannelSpec {
@@ -38,7 +46,14 @@ impl ChannelSpec {
     /// and up to 16 publishers and 16 subscribers.
     #[must_use]
     pub fn new(topic: &str, max_frame_bytes: usize) -> Self {
-        Self { topic: topic.to_owned(), max_frame_bytes, queue_depth: 64, history: 0, max_ports: 16 }
+        Self {
+            topic: topic.to_owned(),
+            max_frame_bytes,
+            queue_depth: 64,
+            history: 0,
+            max_ports: 16,
+            lossless: false,
+        }
     }
 }
 
@@ -65,7 +80,11 @@ pub trait FramePublisher {
     /// Transport primitive: gives `fill` a `len`-byte buffer in transport memory, then
     /// publishes it. Called only by the provided methods below, which write envelopes.
     #[doc(hidden)]
-    fn write_frame(&mut self, len: usize, fill: &mut dyn FnMut(&mut [u8])) -> Result<(), Self::Error>;
+    fn write_frame(
+        &mut self,
+        len: usize,
+        fill: &mut dyn FnMut(&mut [u8]),
+    ) -> Result<(), Self::Error>;
 
     /// Serves subscribers that joined since the last frame (e.g. history for late joiners);
     /// runtimes call it periodically while a publisher is idle.
@@ -79,7 +98,10 @@ pub trait FramePublisher {
 
     /// Publishes a signed (or development-unsigned) envelope, with one copy into transport
     /// memory.
-    fn send<S: Sendable, B: AsRef<[u8]>>(&mut self, env: &Envelope<S, B>) -> Result<(), Self::Error> {
+    fn send<S: Sendable, B: AsRef<[u8]>>(
+        &mut self,
+        env: &Envelope<S, B>,
+    ) -> Result<(), Self::Error> {
         let bytes = env.as_bytes();
         self.write_frame(bytes.len(), &mut |buf| buf.copy_from_slice(bytes))
     }

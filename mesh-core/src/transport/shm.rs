@@ -92,6 +92,10 @@ pub enum ShmError {
     Wait(ListenerWaitError),
 }
 
+type DataFactory =
+    iceoryx2::service::port_factory::publish_subscribe::PortFactory<ipc::Service, [u8], ()>;
+type EventFactory = iceoryx2::service::port_factory::event::PortFactory<ipc::Service>;
+
 /// The shared-memory transport of one process.
 pub struct ShmTransport {
     node: Node<ipc::Service>,
@@ -112,8 +116,8 @@ impl ShmTransport {
     /// A transport whose shared-memory files start with `prefix` (isolates fleets and tests).
     pub fn with_prefix(prefix: &str) -> Result<Self, ShmError> {
         let mut config = Config::global_config().clone();
-        config.global.prefix =
-            FileName::new(prefix.as_bytes()).map_err(|_| ShmError::InvalidPrefix(prefix.to_owned()))?;
+        config.global.prefix = FileName::new(prefix.as_bytes())
+            .map_err(|_| ShmError::InvalidPrefix(prefix.to_owned()))?;
         Self::with_config(config)
     }
 
@@ -132,21 +136,14 @@ impl ShmTransport {
 
     fn names(spec: &ChannelSpec) -> Result<(ServiceName, ServiceName), ShmError> {
         let invalid = || ShmError::InvalidTopic(spec.topic.clone());
-        let data = ServiceName::new(&format!("omni-mesh{}/data", spec.topic)).map_err(|_| invalid())?;
-        let events = ServiceName::new(&format!("omni-mesh{}/events", spec.topic)).map_err(|_| invalid())?;
+        let data =
+            ServiceName::new(&format!("omni-mesh{}/data", spec.topic)).map_err(|_| invalid())?;
+        let events =
+            ServiceName::new(&format!("omni-mesh{}/events", spec.topic)).map_err(|_| invalid())?;
         Ok((data, events))
     }
 
-    fn services(
-        &self,
-        spec: &ChannelSpec,
-    ) -> Result<
-        (
-            iceoryx2::service::port_factory::publish_subscribe::PortFactory<ipc::Service, [u8], ()>,
-            iceoryx2::service::port_factory::event::PortFactory<ipc::Service>,
-        ),
-        ShmError,
-    > {
+    fn services(&self, spec: &ChannelSpec) -> Result<(DataFactory, EventFactory), ShmError> {
         let (data, events) = Self::names(spec)?;
         let ports = spec.max_ports.max(1);
         let pubsub = self
@@ -157,9 +154,12 @@ impl ShmTransport {
             .max_subscribers(ports)
             .subscriber_max_buffer_size(spec.queue_depth.max(1))
             .history_size(spec.history)
-            .enable_safe_overflow(true)
+            .enable_safe_overflow(!spec.lossless)
             .open_or_create()
-            .map_err(|cause| ShmError::Channel { topic: spec.topic.clone(), cause })?;
+            .map_err(|cause| ShmError::Channel {
+                topic: spec.topic.clone(),
+                cause,
+            })?;
         let event = self
             .node
             .service_builder(&events)
@@ -167,7 +167,10 @@ impl ShmTransport {
             .max_notifiers(ports)
             .max_listeners(ports)
             .open_or_create()
-            .map_err(|cause| ShmError::Events { topic: spec.topic.clone(), cause })?;
+            .map_err(|cause| ShmError::Events {
+                topic: spec.topic.clone(),
+                cause,
+            })?;
         Ok((pubsub, event))
     }
 }
@@ -211,13 +214,26 @@ impl Transport for ShmTransport {
 
     fn publisher(&self, spec: &ChannelSpec) -> Result<ShmPublisher, ShmError> {
         let (pubsub, event) = self.services(spec)?;
+        let backpressure = if spec.lossless {
+            BackpressureStrategy::RetryUntilDelivered
+        } else {
+            BackpressureStrategy::DiscardData
+        };
         let publisher = pubsub
             .publisher_builder()
             .initial_max_slice_len(spec.max_frame_bytes)
+            .backpressure_strategy(backpressure)
             .create()
             .map_err(ShmError::Publisher)?;
-        let notifier = event.notifier_builder().create().map_err(ShmError::Notifier)?;
-        Ok(ShmPublisher { publisher, notifier, max: spec.max_frame_bytes })
+        let notifier = event
+            .notifier_builder()
+            .create()
+            .map_err(ShmError::Notifier)?;
+        Ok(ShmPublisher {
+            publisher,
+            notifier,
+            max: spec.max_frame_bytes,
+        })
     }
 
     fn subscriber(&self, spec: &ChannelSpec) -> Result<ShmSubscriber, ShmError> {
@@ -227,8 +243,14 @@ impl Transport for ShmTransport {
             .buffer_size(spec.queue_depth.max(1))
             .create()
             .map_err(ShmError::Subscriber)?;
-        let listener = event.listener_builder().create().map_err(ShmError::Listener)?;
-        Ok(ShmSubscriber { subscriber, listener })
+        let listener = event
+            .listener_builder()
+            .create()
+            .map_err(ShmError::Listener)?;
+        Ok(ShmSubscriber {
+            subscriber,
+            listener,
+        })
     }
 }
 
@@ -237,7 +259,11 @@ impl FramePublisher for ShmPublisher {
 
     fn write_frame(&mut self, len: usize, fill: &mut dyn FnMut(&mut [u8])) -> Result<(), ShmError> {
         if len > self.max {
-            return Err(ShmError::Frame { len, max: self.max, cause: None });
+            return Err(ShmError::Frame {
+                len,
+                max: self.max,
+                cause: None,
+            });
         }
         // The sample lives in shared memory: the frame is written where subscribers read it.
         let mut sample = self.publisher.loan_slice(len).map_err(ShmError::Loan)?;
@@ -248,11 +274,17 @@ impl FramePublisher for ShmPublisher {
     }
 
     fn update(&mut self) -> Result<(), ShmError> {
-        self.publisher.update_connections().map_err(ShmError::Connections)
+        self.publisher
+            .update_connections()
+            .map_err(ShmError::Connections)
     }
 
     fn frame_error(&self, len: usize, cause: Option<BuildError>) -> ShmError {
-        ShmError::Frame { len, max: self.max, cause }
+        ShmError::Frame {
+            len,
+            max: self.max,
+            cause,
+        }
     }
 }
 
@@ -261,14 +293,20 @@ impl FrameSubscriber for ShmSubscriber {
     type Frame = ShmFrame;
 
     fn try_recv(&mut self) -> Result<Option<ShmFrame>, ShmError> {
-        Ok(self.subscriber.receive().map_err(ShmError::Receive)?.map(ShmFrame))
+        Ok(self
+            .subscriber
+            .receive()
+            .map_err(ShmError::Receive)?
+            .map(ShmFrame))
     }
 
     fn wait(&mut self, timeout: Duration) -> Result<(), ShmError> {
         if self.subscriber.has_samples().unwrap_or(false) {
             return Ok(());
         }
-        self.listener.timed_wait(|_| {}, timeout).map_err(ShmError::Wait)?;
+        self.listener
+            .timed_wait(|_| {}, timeout)
+            .map_err(ShmError::Wait)?;
         Ok(())
     }
 }
