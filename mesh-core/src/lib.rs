@@ -13,6 +13,7 @@ pub mod config;
 pub mod delivery;
 pub mod envelope;
 pub mod identity;
+pub mod node;
 pub mod replay;
 pub mod security;
 pub mod transport;

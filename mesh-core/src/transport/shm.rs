@@ -110,11 +110,13 @@ impl std::fmt::Debug for ShmTransport {
 impl ShmTransport {
     /// A transport with iceoryx2's default configuration (files prefixed `iox2_`).
     pub fn new() -> Result<Self, ShmError> {
+        set_log_level_from_env_or(LogLevel::Error);
         Self::with_config(Config::global_config().clone())
     }
 
     /// A transport whose shared-memory files start with `prefix` (isolates fleets and tests).
     pub fn with_prefix(prefix: &str) -> Result<Self, ShmError> {
+        set_log_level_from_env_or(LogLevel::Error);
         let mut config = Config::global_config().clone();
         config.global.prefix = FileName::new(prefix.as_bytes())
             .map_err(|_| ShmError::InvalidPrefix(prefix.to_owned()))?;

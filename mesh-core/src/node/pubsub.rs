@@ -1,0 +1,396 @@
+//! Typed publishers and subscribers over a [`Transport`]: messages are rkyv archives inside
+//! signed envelopes. A publisher serializes into a reused buffer and signs the envelope in
+//! transport memory; a subscriber verifies the envelope where the transport delivered it,
+//! drops replays and duplicates, validates the archive once, and hands out a [`Sample`] that
+//! derefs to the archived message in place.
+
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mesh_msg_runtime::rkyv::api::high::{HighSerializer, HighValidator};
+use mesh_msg_runtime::rkyv::bytecheck::CheckBytes;
+use mesh_msg_runtime::rkyv::rancor::Error as RkyvError;
+use mesh_msg_runtime::rkyv::ser::allocator::{Arena, ArenaHandle};
+use mesh_msg_runtime::rkyv::util::AlignedVec;
+use mesh_msg_runtime::rkyv::{self, Archive, Portable, Serialize};
+use mesh_msg_runtime::{BoundsError, Message};
+
+use super::names::NameError;
+use super::Node;
+use crate::envelope::Envelope;
+use crate::envelope::{EnvelopeFields, TopicId, Verified};
+use crate::identity::{Did, NodeKey, PublicKey};
+use crate::replay::{ReplayGuard, SeqVerdict};
+use crate::security::{PeerId, Receiver, Reject, Route, SecurityPolicy};
+use crate::transport::{ChannelSpec, FramePublisher, FrameSubscriber, Transport};
+
+/// A generated message type usable on mesh topics: a [`Message`] that rkyv serializes and
+/// validates.
+pub trait MeshMessage:
+    Message
+    + Archive<Archived = Self::Zc>
+    + for<'a> Serialize<HighSerializer<AlignedVec, ArenaHandle<'a>, RkyvError>>
+{
+    /// The archived (zero-copy) form.
+    type Zc: Portable + for<'a> CheckBytes<HighValidator<'a, RkyvError>>;
+}
+
+impl<T> MeshMessage for T
+where
+    T: Message
+        + Archive
+        + for<'a> Serialize<HighSerializer<AlignedVec, ArenaHandle<'a>, RkyvError>>,
+    T::Archived: Portable + for<'a> CheckBytes<HighValidator<'a, RkyvError>>,
+{
+    type Zc = T::Archived;
+}
+
+/// A node, publisher or subscriber could not be created.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum NodeError {
+    /// A node name, namespace or topic name is invalid.
+    #[error(transparent)]
+    Name(#[from] NameError),
+    /// The transport refused.
+    #[error("transport: {0}")]
+    Transport(Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// A message could not be published.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PublishError {
+    /// A declared bound is broken.
+    #[error(transparent)]
+    Bounds(#[from] BoundsError),
+    /// rkyv could not serialize the message.
+    #[error("serialization failed: {0}")]
+    Serialize(RkyvError),
+    /// The transport refused the frame.
+    #[error("transport: {0}")]
+    Transport(Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// Receiving failed (rejected frames are not errors: they are counted and skipped).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReceiveError {
+    /// The transport failed.
+    #[error("transport: {0}")]
+    Transport(Box<dyn std::error::Error + Send + Sync>),
+}
+
+fn boxed<E: std::error::Error + Send + Sync + 'static>(
+    e: E,
+) -> Box<dyn std::error::Error + Send + Sync> {
+    Box::new(e)
+}
+
+/// Channel settings for a topic: frames up to `max_bytes`.
+fn spec(topic: &str, max_bytes: usize) -> ChannelSpec {
+    ChannelSpec::new(topic, max_bytes)
+}
+
+impl<T: Transport> Node<T> {
+    /// A publisher of `M` on `topic` (resolved against the namespace) for messages whose
+    /// archive is at most `max_bytes`.
+    pub fn publisher<M: MeshMessage>(
+        &self,
+        topic: &str,
+        max_bytes: usize,
+    ) -> Result<Publisher<M, T::Publisher>, NodeError> {
+        let name = self.resolve(topic)?;
+        let channel = spec(&name, crate::envelope::signed_len(max_bytes));
+        let port = self
+            .transport
+            .publisher(&channel)
+            .map_err(|e| NodeError::Transport(boxed(e)))?;
+        Ok(Publisher {
+            port,
+            key: Arc::clone(&self.key),
+            topic: TopicId::of(&name),
+            name,
+            epoch: self.epoch,
+            next: 1,
+            scratch: Some(AlignedVec::with_capacity(max_bytes.min(1 << 16))),
+            arena: Arena::new(),
+            _m: PhantomData,
+        })
+    }
+
+    /// A subscriber of `M` on `topic` for messages whose archive is at most `max_bytes`.
+    pub fn subscriber<M: MeshMessage>(
+        &self,
+        topic: &str,
+        max_bytes: usize,
+    ) -> Result<Subscriber<M, T::Subscriber>, NodeError> {
+        let name = self.resolve(topic)?;
+        let channel = spec(&name, crate::envelope::signed_len(max_bytes));
+        let port = self
+            .transport
+            .subscriber(&channel)
+            .map_err(|e| NodeError::Transport(boxed(e)))?;
+        Ok(Subscriber {
+            port,
+            receiver: self.policy.receiver(),
+            policy: Arc::clone(&self.policy),
+            route: Route::new(&name, M::TYPE_HASH.value),
+            replay: ReplayGuard::default(),
+            rejected: 0,
+            replays: 0,
+            _m: PhantomData,
+        })
+    }
+}
+
+/// Publishes `M` on one topic.
+pub struct Publisher<M, P> {
+    port: P,
+    key: Arc<NodeKey>,
+    topic: TopicId,
+    name: String,
+    epoch: u64,
+    next: u64,
+    scratch: Option<AlignedVec>,
+    arena: Arena,
+    _m: PhantomData<fn(M)>,
+}
+
+impl<M, P> std::fmt::Debug for Publisher<M, P> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Publisher")
+            .field("topic", &self.name)
+            .field("next", &self.next)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<M: MeshMessage, P: FramePublisher> Publisher<M, P> {
+    /// The resolved topic name.
+    #[must_use]
+    pub fn topic(&self) -> &str {
+        &self.name
+    }
+
+    /// Validates bounds, serializes into a reused buffer and signs the envelope directly in
+    /// transport memory. No heap allocation once the buffers have grown to the message size.
+    pub fn publish(&mut self, msg: &M) -> Result<(), PublishError> {
+        msg.validate()?;
+        let mut scratch = self.scratch.take().unwrap_or_default();
+        scratch.clear();
+        let bytes = rkyv::api::high::to_bytes_in_with_alloc::<_, _, RkyvError>(
+            msg,
+            scratch,
+            self.arena.acquire(),
+        )
+        .map_err(PublishError::Serialize)?;
+        let fields = EnvelopeFields {
+            topic: self.topic,
+            type_hash: M::TYPE_HASH.value,
+            epoch: self.epoch,
+            sequence: self.next,
+            timestamp_ns: now_ns(),
+        };
+        let result = self
+            .port
+            .send_signed_in_place(&self.key, fields, bytes.len(), &mut |payload| {
+                payload.copy_from_slice(&bytes)
+            })
+            .map_err(|e| PublishError::Transport(boxed(e)));
+        self.scratch = Some(bytes);
+        result?;
+        self.next += 1;
+        Ok(())
+    }
+
+    /// Serves late joiners; call periodically while idle.
+    pub fn update(&mut self) -> Result<(), PublishError> {
+        self.port
+            .update()
+            .map_err(|e| PublishError::Transport(boxed(e)))
+    }
+}
+
+fn now_ns() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+}
+
+/// Receives `M` on one topic.
+pub struct Subscriber<M, S> {
+    port: S,
+    receiver: Receiver,
+    policy: Arc<SecurityPolicy>,
+    route: Route,
+    replay: ReplayGuard,
+    rejected: u64,
+    replays: u64,
+    _m: PhantomData<fn() -> M>,
+}
+
+impl<M, S> std::fmt::Debug for Subscriber<M, S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Subscriber")
+            .field("topic", &self.route.topic_name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A received, verified message, read in place: derefs to the archived message.
+pub struct Sample<M, F> {
+    env: Envelope<Verified, F>,
+    copy: Option<AlignedVec>,
+    _m: PhantomData<fn() -> M>,
+}
+
+impl<M: MeshMessage, F: AsRef<[u8]>> Sample<M, F> {
+    /// The verified publisher.
+    #[must_use]
+    pub fn sender(&self) -> Did {
+        // The key verified the signature, so it is a valid key.
+        PublicKey::from_bytes(self.env.header().publisher()).map_or_else(
+            |_| unreachable!("a verified envelope carries a valid key"),
+            Did::from,
+        )
+    }
+
+    /// Publisher epoch.
+    #[must_use]
+    pub fn epoch(&self) -> u64 {
+        self.env.header().epoch()
+    }
+
+    /// Sequence number within the epoch.
+    #[must_use]
+    pub fn sequence(&self) -> u64 {
+        self.env.header().sequence()
+    }
+
+    /// The archive bytes (in transport memory unless they had to be realigned).
+    fn bytes(&self) -> &[u8] {
+        self.copy.as_deref().unwrap_or_else(|| self.env.payload())
+    }
+
+    /// True when the message is read in place (not realigned into a private copy).
+    #[must_use]
+    pub fn in_place(&self) -> bool {
+        self.copy.is_none()
+    }
+
+    /// Deserializes an owned copy.
+    pub fn to_owned_message(&self) -> Result<M, RkyvError>
+    where
+        M::Zc: rkyv::Deserialize<M, rkyv::api::high::HighDeserializer<RkyvError>>,
+    {
+        rkyv::deserialize::<M, RkyvError>(&**self)
+    }
+}
+
+impl<M: MeshMessage, F: AsRef<[u8]>> std::ops::Deref for Sample<M, F> {
+    type Target = M::Zc;
+
+    fn deref(&self) -> &M::Zc {
+        // Validated when received; the bytes are immutable while the sample lives.
+        rkyv::access::<M::Zc, RkyvError>(self.bytes())
+            .unwrap_or_else(|_| unreachable!("archive validated when the sample was received"))
+    }
+}
+
+impl<M: MeshMessage, S: FrameSubscriber> Subscriber<M, S> {
+    /// The resolved topic name.
+    #[must_use]
+    pub fn topic(&self) -> &str {
+        &self.route.topic_name
+    }
+
+    /// Frames rejected so far (security, malformed archive), and replays/duplicates dropped.
+    #[must_use]
+    pub fn dropped(&self) -> (u64, u64) {
+        (self.rejected, self.replays)
+    }
+
+    /// The next verified message, waiting up to `timeout` (without spinning).
+    pub fn recv_timeout(
+        &mut self,
+        timeout: Duration,
+    ) -> Result<Option<Sample<M, S::Frame>>, ReceiveError> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let Some(frame) = self
+                .port
+                .recv_timeout(left)
+                .map_err(|e| ReceiveError::Transport(boxed(e)))?
+            else {
+                return Ok(None);
+            };
+            match self.accept(frame) {
+                Accepted::Sample(sample) => return Ok(Some(sample)),
+                Accepted::Replay => self.replays += 1,
+                Accepted::Rejected(e) => {
+                    tracing::debug!(topic = %self.route.topic_name, reason = e.reason().as_str(), "frame rejected");
+                    self.rejected += 1;
+                }
+                Accepted::BadArchive => self.rejected += 1,
+            }
+            if Instant::now() >= deadline {
+                return Ok(None);
+            }
+        }
+    }
+
+    /// The next verified message if one is waiting.
+    pub fn try_recv(&mut self) -> Result<Option<Sample<M, S::Frame>>, ReceiveError> {
+        self.recv_timeout(Duration::ZERO)
+    }
+
+    fn accept(&mut self, frame: S::Frame) -> Accepted<M, S::Frame> {
+        let env = match self
+            .receiver
+            .admit(&self.policy, PeerId(0), frame, &self.route, now_ns())
+        {
+            Ok(env) => env,
+            Err(e) => return Accepted::Rejected(e),
+        };
+        let h = env.header();
+        if self
+            .replay
+            .check(h.publisher(), h.topic_id(), h.epoch(), h.sequence())
+            != SeqVerdict::Fresh
+        {
+            return Accepted::Replay;
+        }
+        let copy = match rkyv::access::<M::Zc, RkyvError>(env.payload()) {
+            Ok(_) => None,
+            Err(_) => {
+                // The archive may only be misaligned in transport memory: retry on an aligned
+                // copy before rejecting it.
+                let mut aligned = AlignedVec::with_capacity(env.payload().len());
+                aligned.extend_from_slice(env.payload());
+                if rkyv::access::<M::Zc, RkyvError>(&aligned).is_err() {
+                    return Accepted::BadArchive;
+                }
+                Some(aligned)
+            }
+        };
+        Accepted::Sample(Sample {
+            env,
+            copy,
+            _m: PhantomData,
+        })
+    }
+}
+
+/// What became of one received frame.
+enum Accepted<M, F> {
+    Sample(Sample<M, F>),
+    /// Duplicate, replay or older epoch.
+    Replay,
+    /// Refused by the security layer.
+    Rejected(Reject),
+    /// Signed correctly, but not a valid archive of the topic's type.
+    BadArchive,
+}

@@ -1,0 +1,186 @@
+//! Typed publish/subscribe through nodes: in-process and over iceoryx2 shared memory, verified
+//! sender DIDs, archives read in place, bounds, replays dropped, ROS 2 names.
+
+use std::time::Duration;
+
+use mesh_core::node::{names::NameProblem, Node, NodeError, PublishError};
+use mesh_core::security::{SecurityConfig, SecurityMode, TrustStore};
+use mesh_core::transport::inproc::InProcTransport;
+use mesh_core::transport::Transport;
+use omni_msgs::geometry_msgs::msg::{Point, Pose, Quaternion};
+use omni_msgs::omni_msgs::msg::RobotState;
+
+fn pair<T: Transport + Clone>(t: T) -> (Node<T>, Node<T>) {
+    let talker = Node::builder("talker", t.clone())
+        .namespace("/fleet/amr_1")
+        .build()
+        .unwrap();
+    let mut trust = TrustStore::new();
+    trust.add_publisher(talker.did().public_key());
+    let security = SecurityConfig {
+        mode: SecurityMode::Lightweight,
+        ..SecurityConfig::default()
+    };
+    let listener = Node::builder("listener", t)
+        .namespace("/fleet/amr_1")
+        .security(security)
+        .trust(trust)
+        .build()
+        .unwrap();
+    (talker, listener)
+}
+
+fn pose(i: u64) -> Pose {
+    Pose {
+        position: Point {
+            x: i as f64,
+            y: 2.0,
+            z: 3.0,
+        },
+        orientation: Quaternion::default(),
+    }
+}
+
+#[test]
+fn inproc_typed_round_trip_with_verified_sender() {
+    let (talker, listener) = pair(InProcTransport::new());
+    let mut sub = listener.subscriber::<Pose>("pose", 1024).unwrap();
+    let mut publisher = talker.publisher::<Pose>("pose", 1024).unwrap();
+    assert_eq!(publisher.topic(), "/fleet/amr_1/pose");
+    for i in 1..=5 {
+        publisher.publish(&pose(i)).unwrap();
+    }
+    for i in 1..=5u64 {
+        let sample = sub
+            .recv_timeout(Duration::from_secs(1))
+            .unwrap()
+            .expect("a sample");
+        assert_eq!(sample.sender(), talker.did());
+        assert_eq!(sample.sequence(), i);
+        assert_eq!(sample.epoch(), talker.epoch());
+        assert_eq!(sample.position.x.to_native(), i as f64);
+        assert_eq!(sample.orientation.w.to_native(), 1.0);
+        assert_eq!(sample.to_owned_message().unwrap(), pose(i));
+    }
+    assert!(sub.try_recv().unwrap().is_none());
+}
+
+#[test]
+fn bounds_and_names_are_typed_errors() {
+    let (talker, _) = pair(InProcTransport::new());
+    let mut publisher = talker.publisher::<RobotState>("~/state", 4096).unwrap();
+    assert_eq!(publisher.topic(), "/fleet/amr_1/talker/state");
+    let state = RobotState {
+        robot_id: "x".repeat(65),
+        ..Default::default()
+    };
+    assert!(matches!(
+        publisher.publish(&state),
+        Err(PublishError::Bounds(_))
+    ));
+    let err = talker.publisher::<Pose>("bad//name", 64).unwrap_err();
+    assert!(
+        matches!(err, NodeError::Name(ref e) if e.reason == NameProblem::Empty),
+        "{err}"
+    );
+    assert!(Node::builder("bad name", InProcTransport::new())
+        .build()
+        .is_err());
+    assert!(Node::builder("n", InProcTransport::new())
+        .namespace("relative")
+        .build()
+        .is_err());
+}
+
+#[test]
+fn untrusted_publishers_and_replays_are_dropped() {
+    let t = InProcTransport::new();
+    let (talker, listener) = pair(t.clone());
+    let stranger = Node::builder("stranger", t)
+        .namespace("/fleet/amr_1")
+        .build()
+        .unwrap();
+    let mut sub = listener.subscriber::<Pose>("pose", 1024).unwrap();
+    stranger
+        .publisher::<Pose>("pose", 1024)
+        .unwrap()
+        .publish(&pose(1))
+        .unwrap();
+    assert!(sub
+        .recv_timeout(Duration::from_millis(50))
+        .unwrap()
+        .is_none());
+    assert_eq!(sub.dropped(), (1, 0), "the stranger's message is rejected");
+    // A publisher that restarts with an older epoch replays old sequence numbers: dropped.
+    let mut fresh = talker.publisher::<Pose>("pose", 1024).unwrap();
+    fresh.publish(&pose(1)).unwrap();
+    assert!(sub
+        .recv_timeout(Duration::from_millis(50))
+        .unwrap()
+        .is_some());
+    let mut replaying = talker.publisher::<Pose>("pose", 1024).unwrap();
+    replaying.publish(&pose(1)).unwrap();
+    assert!(sub
+        .recv_timeout(Duration::from_millis(50))
+        .unwrap()
+        .is_none());
+    assert_eq!(sub.dropped(), (1, 1));
+}
+
+#[cfg(feature = "shm")]
+#[test]
+fn shm_point_cloud_is_read_in_place() {
+    use omni_msgs::sensor_msgs::msg::PointCloud2;
+    #[derive(Clone)]
+    struct Shared(std::rc::Rc<mesh_core::transport::shm::ShmTransport>);
+    impl Transport for Shared {
+        type Error = mesh_core::transport::shm::ShmError;
+        type Publisher = mesh_core::transport::shm::ShmPublisher;
+        type Subscriber = mesh_core::transport::shm::ShmSubscriber;
+        fn publisher(
+            &self,
+            s: &mesh_core::transport::ChannelSpec,
+        ) -> Result<Self::Publisher, Self::Error> {
+            self.0.publisher(s)
+        }
+        fn subscriber(
+            &self,
+            s: &mesh_core::transport::ChannelSpec,
+        ) -> Result<Self::Subscriber, Self::Error> {
+            self.0.subscriber(s)
+        }
+    }
+    let prefix = format!("omnode{}_", std::process::id());
+    let shm = mesh_core::transport::shm::ShmTransport::with_prefix(&prefix).unwrap();
+    let (talker, listener) = pair(Shared(std::rc::Rc::new(shm)));
+    let max = (1 << 20) + 4096;
+    let mut sub = listener.subscriber::<PointCloud2>("cloud", max).unwrap();
+    let mut publisher = talker.publisher::<PointCloud2>("cloud", max).unwrap();
+    let cloud = PointCloud2 {
+        height: 1,
+        width: 65536,
+        point_step: 16,
+        data: vec![7; 1 << 20],
+        ..Default::default()
+    };
+    publisher.publish(&cloud).unwrap();
+    let sample = sub
+        .recv_timeout(Duration::from_secs(5))
+        .unwrap()
+        .expect("the cloud arrives");
+    assert!(sample.in_place(), "read from shared memory, not copied");
+    assert_eq!(sample.data.len(), 1 << 20);
+    assert_eq!(sample.width.to_native(), 65536);
+    assert_eq!(sample.sender(), talker.did());
+    drop(sample);
+    drop((sub, publisher, talker, listener));
+    for e in std::fs::read_dir("/dev/shm")
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        if e.file_name().to_string_lossy().starts_with(&prefix) {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
