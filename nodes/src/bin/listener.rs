@@ -1,0 +1,77 @@
+//! `listener`: prints every verified `std_msgs/String` on `/chatter` with its sender's DID.
+//!
+//! ```sh
+//! listener --trust did:key:z6Mk...   # the DID `talker` printed
+//! listener --dev                     # development mode: any valid key, loudly
+//! ```
+
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use clap::Parser;
+use mesh_core::identity::Did;
+use mesh_core::node::Node;
+use mesh_core::security::{SecurityConfig, SecurityMode, TrustStore};
+use mesh_core::transport::shm::ShmTransport;
+use omni_msgs::std_msgs::msg::String as StringMsg;
+
+#[derive(Parser)]
+#[command(about = "Print verified messages from /chatter")]
+struct Args {
+    /// DIDs whose messages are accepted.
+    #[arg(long)]
+    trust: Vec<String>,
+    /// Development mode: accept any valid key.
+    #[arg(long)]
+    dev: bool,
+    /// Stop after this many messages (0 = never).
+    #[arg(long, default_value_t = 0)]
+    count: u64,
+    /// Give up after this many seconds without finishing (0 = never).
+    #[arg(long, default_value_t = 0)]
+    timeout_s: u64,
+    /// Topic.
+    #[arg(long, default_value = "/chatter")]
+    topic: String,
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let mut trust = TrustStore::new();
+    for did in &args.trust {
+        let did: Did = did.parse().with_context(|| format!("--trust {did}"))?;
+        trust.add_publisher(did.public_key());
+    }
+    let mode = if args.dev {
+        SecurityMode::Development
+    } else {
+        SecurityMode::Lightweight
+    };
+    let transport = ShmTransport::new().context("opening shared memory")?;
+    let node = Node::builder("listener", transport)
+        .security(SecurityConfig {
+            mode,
+            ..SecurityConfig::default()
+        })
+        .trust(trust)
+        .build()?;
+    let mut sub = node.subscriber::<StringMsg>(&args.topic, 4096)?;
+    let started = Instant::now();
+    let mut received = 0;
+    while args.count == 0 || received < args.count {
+        if args.timeout_s > 0 && started.elapsed() > Duration::from_secs(args.timeout_s) {
+            anyhow::bail!("timed out after {received} messages");
+        }
+        if let Some(sample) = sub.recv_timeout(Duration::from_millis(500))? {
+            received += 1;
+            println!(
+                "[{}] {}#{}: {}",
+                sample.sender(),
+                sample.epoch(),
+                sample.sequence(),
+                sample.data.as_str()
+            );
+        }
+    }
+    Ok(())
+}
