@@ -184,3 +184,48 @@ fn shm_point_cloud_is_read_in_place() {
         }
     }
 }
+
+#[test]
+fn unsigned_publishing_only_in_development_mode() {
+    let t = InProcTransport::new();
+    let dev = SecurityConfig {
+        mode: SecurityMode::Development,
+        ..SecurityConfig::default()
+    };
+    let talker = Node::builder("talker", t.clone())
+        .security(dev.clone())
+        .build()
+        .unwrap();
+    let listener = Node::builder("listener", t.clone())
+        .security(dev)
+        .build()
+        .unwrap();
+    let mut sub = listener.subscriber::<Pose>("/p", 1024).unwrap();
+    let token = talker.policy().development_mode().unwrap();
+    let mut publisher = talker
+        .publisher::<Pose>("/p", 1024)
+        .unwrap()
+        .unsigned(token);
+    publisher.publish(&pose(7)).unwrap();
+    let sample = sub
+        .recv_timeout(Duration::from_secs(1))
+        .unwrap()
+        .expect("accepted in development mode");
+    assert_eq!(sample.position.x.to_native(), 7.0);
+    assert_eq!(listener.policy().counters().dev_unsigned_accepted(), 1);
+    // Outside development mode there is no token, and unsigned frames are rejected.
+    let strict = Node::builder("strict", t).build().unwrap();
+    assert!(strict.policy().development_mode().is_err());
+    let mut strict_sub = strict.subscriber::<Pose>("/p", 1024).unwrap();
+    publisher.publish(&pose(8)).unwrap();
+    assert!(strict_sub
+        .recv_timeout(Duration::from_millis(100))
+        .unwrap()
+        .is_none());
+    assert_eq!(
+        strict_sub.dropped().0,
+        1,
+        "{:?}",
+        strict.policy().counters().snapshot()
+    );
+}

@@ -39,6 +39,7 @@ pub use adaptive::AdaptiveSigner;
 pub use header::{Header, TopicId, FLAG_BATCH, FLAG_UNSIGNED, HEADER_LEN, MAGIC, VERSION};
 pub use merkle::{sign_batch, BatchError, MAX_BATCH, MAX_BATCH_DEPTH};
 pub use parse::{Limits, ParseError};
+pub(crate) use sign::seal_unsigned_in_place;
 pub use sign::{sign_in_place, signed_len, BuildError, EnvelopeFields, SIGNATURE_LEN};
 pub use verify::{PublisherKeys, Verifier, VerifyError};
 

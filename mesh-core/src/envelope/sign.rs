@@ -158,6 +158,29 @@ pub fn sign_in_place(
     Ok(())
 }
 
+/// Development mode: builds an unsigned envelope (flag UNSIGNED, empty trailer) in `buf` of
+/// exactly `HEADER_LEN + payload_len` bytes. Only reachable through
+/// [`crate::security::DevelopmentMode`].
+pub(crate) fn seal_unsigned_in_place(
+    buf: &mut [u8],
+    fields: EnvelopeFields,
+    publisher: &PublicKey,
+    write_payload: impl FnOnce(&mut [u8]),
+) -> Result<(), BuildError> {
+    let Some(payload_len) = buf.len().checked_sub(HEADER_LEN) else {
+        return Err(BuildError::WrongBufferLength { len: buf.len() });
+    };
+    let len32 =
+        u32::try_from(payload_len).map_err(|_| BuildError::PayloadTooLarge { len: payload_len })?;
+    let (head, payload) = buf.split_at_mut(HEADER_LEN);
+    write_payload(payload);
+    let mut header = new_header(&fields, len32, payload);
+    header.publisher = publisher.to_bytes();
+    header.flags = super::FLAG_UNSIGNED;
+    head.copy_from_slice(header.as_bytes());
+    Ok(())
+}
+
 /// The message a single signature covers.
 pub(crate) fn single_message(header: &[u8]) -> [u8; SINGLE_TAG.len() + HEADER_LEN] {
     let mut msg = [0u8; SINGLE_TAG.len() + HEADER_LEN];

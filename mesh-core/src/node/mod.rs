@@ -26,6 +26,7 @@ pub struct Node<T> {
     epoch: u64,
     policy: Arc<SecurityPolicy>,
     transport: T,
+    lossless: bool,
 }
 
 /// Builds a [`Node`].
@@ -39,6 +40,7 @@ pub struct NodeBuilder<T> {
     epoch: Option<u64>,
     security: SecurityConfig,
     trust: TrustStore,
+    lossless: bool,
 }
 
 impl<T: Transport> Node<T> {
@@ -52,6 +54,7 @@ impl<T: Transport> Node<T> {
             epoch: None,
             security: SecurityConfig::default(),
             trust: TrustStore::new(),
+            lossless: false,
         }
     }
 
@@ -123,6 +126,14 @@ impl<T: Transport> NodeBuilder<T> {
         self
     }
 
+    /// Channels of this node make publishers wait for full subscriber queues instead of
+    /// overwriting the oldest frame (lossless and in order on one host; a subscriber that
+    /// stops reading then stalls its publishers). Default: overwrite.
+    pub fn lossless(mut self, lossless: bool) -> Self {
+        self.lossless = lossless;
+        self
+    }
+
     /// Validates names and builds the node.
     pub fn build(self) -> Result<Node<T>, NodeError> {
         names::validate_node_name(&self.name)?;
@@ -145,6 +156,7 @@ impl<T: Transport> NodeBuilder<T> {
             epoch,
             policy: Arc::new(SecurityPolicy::new(self.security, trust)),
             transport: self.transport,
+            lossless: self.lossless,
         })
     }
 }

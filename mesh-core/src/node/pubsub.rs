@@ -88,9 +88,15 @@ fn boxed<E: std::error::Error + Send + Sync + 'static>(
     Box::new(e)
 }
 
-/// Channel settings for a topic: frames up to `max_bytes`.
-fn spec(topic: &str, max_bytes: usize) -> ChannelSpec {
-    ChannelSpec::new(topic, max_bytes)
+/// Channel settings for a topic: frames up to `max_bytes`, a queue of 8 and up to 8 ports
+/// (shared memory per publisher is about `max_bytes x (8 x subscribers + 2)`).
+fn spec(topic: &str, max_bytes: usize, lossless: bool) -> ChannelSpec {
+    ChannelSpec {
+        queue_depth: 8,
+        max_ports: 8,
+        lossless,
+        ..ChannelSpec::new(topic, max_bytes)
+    }
 }
 
 impl<T: Transport> Node<T> {
@@ -102,13 +108,14 @@ impl<T: Transport> Node<T> {
         max_bytes: usize,
     ) -> Result<Publisher<M, T::Publisher>, NodeError> {
         let name = self.resolve(topic)?;
-        let channel = spec(&name, crate::envelope::signed_len(max_bytes));
+        let channel = spec(&name, crate::envelope::signed_len(max_bytes), self.lossless);
         let port = self
             .transport
             .publisher(&channel)
             .map_err(|e| NodeError::Transport(boxed(e)))?;
         Ok(Publisher {
             port,
+            unsigned: None,
             key: Arc::clone(&self.key),
             topic: TopicId::of(&name),
             name,
@@ -127,7 +134,7 @@ impl<T: Transport> Node<T> {
         max_bytes: usize,
     ) -> Result<Subscriber<M, T::Subscriber>, NodeError> {
         let name = self.resolve(topic)?;
-        let channel = spec(&name, crate::envelope::signed_len(max_bytes));
+        let channel = spec(&name, crate::envelope::signed_len(max_bytes), self.lossless);
         let port = self
             .transport
             .subscriber(&channel)
@@ -148,6 +155,7 @@ impl<T: Transport> Node<T> {
 /// Publishes `M` on one topic.
 pub struct Publisher<M, P> {
     port: P,
+    unsigned: Option<crate::security::DevelopmentMode>,
     key: Arc<NodeKey>,
     topic: TopicId,
     name: String,
@@ -193,16 +201,31 @@ impl<M: MeshMessage, P: FramePublisher> Publisher<M, P> {
             sequence: self.next,
             timestamp_ns: now_ns(),
         };
-        let result = self
-            .port
-            .send_signed_in_place(&self.key, fields, bytes.len(), &mut |payload| {
-                payload.copy_from_slice(&bytes)
-            })
-            .map_err(|e| PublishError::Transport(boxed(e)));
+        let mut write = |payload: &mut [u8]| payload.copy_from_slice(&bytes);
+        let result = match &self.unsigned {
+            None => self
+                .port
+                .send_signed_in_place(&self.key, fields, bytes.len(), &mut write),
+            Some(dev) => crate::transport::send_unsigned_in_place(
+                &mut self.port,
+                dev,
+                &self.key.public(),
+                fields,
+                bytes.len(),
+                &mut write,
+            ),
+        }
+        .map_err(|e| PublishError::Transport(boxed(e)));
         self.scratch = Some(bytes);
         result?;
         self.next += 1;
         Ok(())
+    }
+
+    /// Development mode only: publish without signatures (logged and counted by receivers).
+    pub fn unsigned(mut self, dev: crate::security::DevelopmentMode) -> Self {
+        self.unsigned = Some(dev);
+        self
     }
 
     /// Serves late joiners; call periodically while idle.

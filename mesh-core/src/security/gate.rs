@@ -210,6 +210,10 @@ impl Route {
 #[error("unsigned envelopes are only allowed in development mode (mode is {0:?})")]
 pub struct NotDevelopmentMode(pub SecurityMode);
 
+/// Proof that the policy is in development mode: the only way to send unsigned envelopes.
+#[derive(Debug, Clone, Copy)]
+pub struct DevelopmentMode(());
+
 /// Mode, trust store and counters shared by the senders and receivers of a node.
 #[derive(Debug)]
 pub struct SecurityPolicy {
@@ -274,6 +278,15 @@ impl SecurityPolicy {
         }
         env.seal_header(publisher, FLAG_UNSIGNED, 0);
         Ok(env.finish(&[]))
+    }
+
+    /// The development-mode token (unsigned sending), or why not.
+    pub fn development_mode(&self) -> Result<DevelopmentMode, NotDevelopmentMode> {
+        if self.config.mode == SecurityMode::Development {
+            Ok(DevelopmentMode(()))
+        } else {
+            Err(NotDevelopmentMode(self.config.mode))
+        }
     }
 
     /// A receiver with its own root cache and per-peer budgets.

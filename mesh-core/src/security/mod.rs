@@ -9,8 +9,8 @@ mod mode;
 mod trust;
 
 pub use gate::{
-    NotDevelopmentMode, PeerId, Receiver, Reject, RejectCounters, RejectReason, Route,
-    SecurityPolicy,
+    DevelopmentMode, NotDevelopmentMode, PeerId, Receiver, Reject, RejectCounters, RejectReason,
+    Route, SecurityPolicy,
 };
 pub use grant::{Access, Grant, GrantError, PatternError, RevocationList, TopicPattern};
 pub use mode::{SecurityConfig, SecurityMode};

@@ -129,6 +129,30 @@ pub trait FramePublisher {
     }
 }
 
+/// Development mode only: an unsigned envelope built in transport memory.
+pub fn send_unsigned_in_place<P: FramePublisher + ?Sized>(
+    port: &mut P,
+    _dev: &crate::security::DevelopmentMode,
+    publisher: &crate::identity::PublicKey,
+    fields: EnvelopeFields,
+    payload_len: usize,
+    write_payload: &mut dyn FnMut(&mut [u8]),
+) -> Result<(), P::Error> {
+    let len = crate::envelope::HEADER_LEN + payload_len;
+    let mut failure = None;
+    port.write_frame(len, &mut |buf| {
+        if let Err(e) =
+            crate::envelope::seal_unsigned_in_place(buf, fields, publisher, &mut *write_payload)
+        {
+            failure = Some(e);
+        }
+    })?;
+    match failure {
+        Some(e) => Err(port.frame_error(len, Some(e))),
+        None => Ok(()),
+    }
+}
+
 /// The subscribing end of a channel.
 pub trait FrameSubscriber {
     /// Errors of this transport.
