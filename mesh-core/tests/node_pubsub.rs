@@ -1,6 +1,8 @@
 //! Typed publish/subscribe through nodes: in-process and over iceoryx2 shared memory, verified
 //! sender DIDs, archives read in place, bounds, replays dropped, ROS 2 names.
 
+mod common;
+
 use std::time::Duration;
 
 use mesh_core::node::{names::NameProblem, Node, NodeError, PublishError};
@@ -174,15 +176,7 @@ fn shm_point_cloud_is_read_in_place() {
     assert_eq!(sample.sender(), talker.did());
     drop(sample);
     drop((sub, publisher, talker, listener));
-    for e in std::fs::read_dir("/dev/shm")
-        .into_iter()
-        .flatten()
-        .flatten()
-    {
-        if e.file_name().to_string_lossy().starts_with(&prefix) {
-            let _ = std::fs::remove_file(e.path());
-        }
-    }
+    common::remove_shm_prefix(&prefix);
 }
 
 #[test]

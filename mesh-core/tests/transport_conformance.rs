@@ -218,16 +218,7 @@ fn shm_transport_conforms() {
     let t = mesh_core::transport::shm::ShmTransport::with_prefix(&prefix).unwrap();
     suite(&t);
     drop(t);
-    // iceoryx2 keeps one management file per prefix; this test's prefix is private to it.
-    for e in std::fs::read_dir("/dev/shm")
-        .into_iter()
-        .flatten()
-        .flatten()
-    {
-        if e.file_name().to_string_lossy().starts_with(&prefix) {
-            let _ = std::fs::remove_file(e.path());
-        }
-    }
+    common::remove_shm_prefix(&prefix);
 }
 
 fn lossless_channel_waits_for_a_slow_subscriber<T: Transport>(t: &T)

@@ -8,6 +8,8 @@
 
 #![cfg(feature = "shm")]
 
+mod common;
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -98,15 +100,7 @@ fn steady_state_path_adds_no_allocation_to_iceoryx2() {
         ours, raw,
         "OMNI-MESH adds no heap allocation to iceoryx2's own"
     );
-    for e in std::fs::read_dir("/dev/shm")
-        .into_iter()
-        .flatten()
-        .flatten()
-    {
-        if e.file_name().to_string_lossy().starts_with(&prefix) {
-            let _ = std::fs::remove_file(e.path());
-        }
-    }
+    common::remove_shm_prefix(&prefix);
 }
 
 /// Allocations of raw iceoryx2 for `n` loan + send + notify + receive cycles after warm-up.

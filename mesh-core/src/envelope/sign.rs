@@ -67,7 +67,8 @@ impl Envelope<Unsigned> {
         write(&mut buf);
         let len = buf.len() - HEADER_LEN;
         let payload_len = u32::try_from(len).map_err(|_| BuildError::PayloadTooLarge { len })?;
-        let header = new_header(&fields, payload_len, &buf[HEADER_LEN..]);
+        let digest = *blake3::hash(&buf[HEADER_LEN..]).as_bytes();
+        let header = new_header(&fields, payload_len, digest);
         buf[..HEADER_LEN].copy_from_slice(header.as_bytes());
         Ok(Self::with_state(buf))
     }
@@ -105,7 +106,7 @@ impl Envelope<Unsigned> {
     }
 }
 
-fn new_header(fields: &EnvelopeFields, payload_len: u32, payload: &[u8]) -> Header {
+fn new_header(fields: &EnvelopeFields, payload_len: u32, payload_digest: [u8; 32]) -> Header {
     Header {
         magic: MAGIC,
         version: VERSION,
@@ -119,7 +120,7 @@ fn new_header(fields: &EnvelopeFields, payload_len: u32, payload: &[u8]) -> Head
         timestamp_ns: U64::new(fields.timestamp_ns),
         payload_len: U32::new(payload_len),
         trailer_len: U32::new(0),
-        payload_digest: *blake3::hash(payload).as_bytes(),
+        payload_digest,
     }
 }
 
@@ -150,7 +151,7 @@ pub fn sign_in_place(
     let (head, rest) = buf.split_at_mut(HEADER_LEN);
     let (payload, signature) = rest.split_at_mut(payload_len);
     write_payload(payload);
-    let mut header = new_header(&fields, len32, payload);
+    let mut header = new_header(&fields, len32, *blake3::hash(payload).as_bytes());
     header.publisher = key.public().to_bytes();
     header.trailer_len = U32::new(SIGNATURE_LEN as u32);
     head.copy_from_slice(header.as_bytes());
@@ -159,8 +160,9 @@ pub fn sign_in_place(
 }
 
 /// Development mode: builds an unsigned envelope (flag UNSIGNED, empty trailer) in `buf` of
-/// exactly `HEADER_LEN + payload_len` bytes. Only reachable through
-/// [`crate::security::DevelopmentMode`].
+/// exactly `HEADER_LEN + payload_len` bytes. The payload is not hashed: the digest is all
+/// zeros, meaning "not computed" (the development fast path costs no more than the copy).
+/// Only reachable through [`crate::security::DevelopmentMode`].
 pub(crate) fn seal_unsigned_in_place(
     buf: &mut [u8],
     fields: EnvelopeFields,
@@ -174,7 +176,7 @@ pub(crate) fn seal_unsigned_in_place(
         u32::try_from(payload_len).map_err(|_| BuildError::PayloadTooLarge { len: payload_len })?;
     let (head, payload) = buf.split_at_mut(HEADER_LEN);
     write_payload(payload);
-    let mut header = new_header(&fields, len32, payload);
+    let mut header = new_header(&fields, len32, [0; 32]);
     header.publisher = publisher.to_bytes();
     header.flags = super::FLAG_UNSIGNED;
     head.copy_from_slice(header.as_bytes());

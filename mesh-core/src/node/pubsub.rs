@@ -19,7 +19,8 @@ use mesh_msg_runtime::{BoundsError, Message};
 use super::names::NameError;
 use super::Node;
 use crate::envelope::Envelope;
-use crate::envelope::{EnvelopeFields, TopicId, Verified};
+use crate::envelope::{seal_unsigned_in_place, sign_in_place, EnvelopeFields, TopicId, Verified};
+use crate::envelope::{HEADER_LEN, SIGNATURE_LEN};
 use crate::identity::{Did, NodeKey, PublicKey};
 use crate::replay::{ReplayGuard, SeqVerdict};
 use crate::security::{PeerId, Receiver, Reject, Route, SecurityPolicy};
@@ -68,6 +69,9 @@ pub enum PublishError {
     /// rkyv could not serialize the message.
     #[error("serialization failed: {0}")]
     Serialize(RkyvError),
+    /// The envelope could not be built (payload over the 32-bit length).
+    #[error(transparent)]
+    Envelope(#[from] crate::envelope::BuildError),
     /// The transport refused the frame.
     #[error("transport: {0}")]
     Transport(Box<dyn std::error::Error + Send + Sync>),
@@ -186,11 +190,14 @@ impl<M: MeshMessage, P: FramePublisher> Publisher<M, P> {
     /// transport memory. No heap allocation once the buffers have grown to the message size.
     pub fn publish(&mut self, msg: &M) -> Result<(), PublishError> {
         msg.validate()?;
-        let mut scratch = self.scratch.take().unwrap_or_default();
-        scratch.clear();
-        let bytes = rkyv::api::high::to_bytes_in_with_alloc::<_, _, RkyvError>(
+        // The whole frame is built in one reused buffer: header space, the archive serialized
+        // right after it, then the signature; the transport copies it once into its memory.
+        let mut frame = self.scratch.take().unwrap_or_default();
+        frame.clear();
+        frame.extend_from_slice(&[0u8; HEADER_LEN]);
+        let mut frame = rkyv::api::high::to_bytes_in_with_alloc::<_, _, RkyvError>(
             msg,
-            scratch,
+            frame,
             self.arena.acquire(),
         )
         .map_err(PublishError::Serialize)?;
@@ -201,22 +208,19 @@ impl<M: MeshMessage, P: FramePublisher> Publisher<M, P> {
             sequence: self.next,
             timestamp_ns: now_ns(),
         };
-        let mut write = |payload: &mut [u8]| payload.copy_from_slice(&bytes);
-        let result = match &self.unsigned {
-            None => self
-                .port
-                .send_signed_in_place(&self.key, fields, bytes.len(), &mut write),
-            Some(dev) => crate::transport::send_unsigned_in_place(
-                &mut self.port,
-                dev,
-                &self.key.public(),
-                fields,
-                bytes.len(),
-                &mut write,
-            ),
-        }
-        .map_err(|e| PublishError::Transport(boxed(e)));
-        self.scratch = Some(bytes);
+        let sealed = match &self.unsigned {
+            None => {
+                frame.extend_from_slice(&[0u8; SIGNATURE_LEN]);
+                sign_in_place(&mut frame, fields, &self.key, |_| {})
+            }
+            Some(_) => seal_unsigned_in_place(&mut frame, fields, &self.key.public(), |_| {}),
+        };
+        let result = sealed.map_err(PublishError::Envelope).and_then(|()| {
+            self.port
+                .write_frame_from(&frame)
+                .map_err(|e| PublishError::Transport(boxed(e)))
+        });
+        self.scratch = Some(frame);
         result?;
         self.next += 1;
         Ok(())

@@ -485,7 +485,9 @@ fn accept_unsigned<B: AsRef<[u8]>>(
     if policy.mode() != SecurityMode::Development {
         return Err(Reject::Unsigned);
     }
-    if blake3::hash(env.payload()).as_bytes() != &env.header().payload_digest() {
+    // An all-zero digest means the development fast path did not compute one.
+    let digest = env.header().payload_digest();
+    if digest != [0; 32] && blake3::hash(env.payload()).as_bytes() != &digest {
         return Err(Reject::Verify(VerifyError::PayloadDigestMismatch));
     }
     let n = policy

@@ -86,6 +86,12 @@ pub trait FramePublisher {
         fill: &mut dyn FnMut(&mut [u8]),
     ) -> Result<(), Self::Error>;
 
+    /// Transport primitive: publishes a complete frame by copying it into transport memory.
+    #[doc(hidden)]
+    fn write_frame_from(&mut self, frame: &[u8]) -> Result<(), Self::Error> {
+        self.write_frame(frame.len(), &mut |buf| buf.copy_from_slice(frame))
+    }
+
     /// Serves subscribers that joined since the last frame (e.g. history for late joiners);
     /// runtimes call it periodically while a publisher is idle.
     fn update(&mut self) -> Result<(), Self::Error> {
@@ -102,8 +108,7 @@ pub trait FramePublisher {
         &mut self,
         env: &Envelope<S, B>,
     ) -> Result<(), Self::Error> {
-        let bytes = env.as_bytes();
-        self.write_frame(bytes.len(), &mut |buf| buf.copy_from_slice(bytes))
+        self.write_frame_from(env.as_bytes())
     }
 
     /// Builds and signs an envelope directly in transport memory (zero-copy): `write_payload`

@@ -275,6 +275,27 @@ impl FramePublisher for ShmPublisher {
         Ok(())
     }
 
+    fn write_frame_from(&mut self, frame: &[u8]) -> Result<(), ShmError> {
+        if frame.len() > self.max {
+            return Err(ShmError::Frame {
+                len: frame.len(),
+                max: self.max,
+                cause: None,
+            });
+        }
+        // One copy into the uninitialised loan: no zeroing first.
+        let sample = self
+            .publisher
+            .loan_slice_uninit(frame.len())
+            .map_err(ShmError::Loan)?;
+        sample
+            .write_from_slice(frame)
+            .send()
+            .map_err(ShmError::Send)?;
+        self.notifier.notify().map_err(ShmError::Notify)?;
+        Ok(())
+    }
+
     fn update(&mut self) -> Result<(), ShmError> {
         self.publisher
             .update_connections()

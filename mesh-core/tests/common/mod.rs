@@ -34,3 +34,16 @@ pub fn hex<const N: usize>(text: &str) -> [u8; N] {
     }
     out
 }
+
+/// Removes this test's shared-memory files (iceoryx2 keeps one management file per prefix).
+pub fn remove_shm_prefix(prefix: &str) {
+    for e in std::fs::read_dir("/dev/shm")
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        if e.file_name().to_string_lossy().starts_with(prefix) {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
