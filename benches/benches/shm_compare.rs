@@ -143,9 +143,11 @@ fn side(mode: Mode, pfx: &str, me: u8, peer: u8, out: &str, inp: &str, max: usiz
     if mode == Mode::Unsigned {
         publisher = publisher.unsigned(node.policy().development_mode().expect("dev"));
     }
+    // Zero-copy: the same trust assumption as raw iceoryx2 (every local process trusted).
     let mut subscriber = node
         .subscriber::<UInt8MultiArray>(inp, max + 256)
-        .expect("subscriber");
+        .expect("subscriber")
+        .zero_copy(true);
     let mut msg = UInt8MultiArray::default();
     Side {
         send: Box::new(move |len, seq| {

@@ -5,12 +5,17 @@ mod common;
 
 use std::time::Duration;
 
+use mesh_core::envelope::{signed_len, Envelope, EnvelopeFields, TopicId};
+use mesh_core::identity::NodeKey;
 use mesh_core::node::{names::NameProblem, Node, NodeError, PublishError};
+use mesh_core::security::RejectReason;
 use mesh_core::security::{SecurityConfig, SecurityMode, TrustStore};
 use mesh_core::transport::inproc::InProcTransport;
 use mesh_core::transport::Transport;
+use mesh_core::transport::{ChannelSpec, FramePublisher as _};
 use omni_msgs::geometry_msgs::msg::{Point, Pose, Quaternion};
 use omni_msgs::omni_msgs::msg::RobotState;
+use omni_msgs::rt::Message;
 
 fn pair<T: Transport + Clone>(t: T) -> (Node<T>, Node<T>) {
     let talker = Node::builder("talker", t.clone())
@@ -95,7 +100,7 @@ fn bounds_and_names_are_typed_errors() {
 }
 
 #[test]
-fn untrusted_publishers_and_replays_are_dropped() {
+fn untrusted_publishers_and_duplicates_are_dropped() {
     let t = InProcTransport::new();
     let (talker, listener) = pair(t.clone());
     let stranger = Node::builder("stranger", t)
@@ -113,15 +118,15 @@ fn untrusted_publishers_and_replays_are_dropped() {
         .unwrap()
         .is_none());
     assert_eq!(sub.dropped(), (1, 0), "the stranger's message is rejected");
-    // A publisher that restarts with an older epoch replays old sequence numbers: dropped.
+    // A second publisher of the same node and epoch repeats sequence 1: a duplicate.
     let mut fresh = talker.publisher::<Pose>("pose", 1024).unwrap();
     fresh.publish(&pose(1)).unwrap();
     assert!(sub
         .recv_timeout(Duration::from_millis(50))
         .unwrap()
         .is_some());
-    let mut replaying = talker.publisher::<Pose>("pose", 1024).unwrap();
-    replaying.publish(&pose(1)).unwrap();
+    let mut duplicate = talker.publisher::<Pose>("pose", 1024).unwrap();
+    duplicate.publish(&pose(1)).unwrap();
     assert!(sub
         .recv_timeout(Duration::from_millis(50))
         .unwrap()
@@ -129,6 +134,52 @@ fn untrusted_publishers_and_replays_are_dropped() {
     assert_eq!(sub.dropped(), (1, 1));
 }
 
+#[test]
+fn an_older_epoch_of_the_same_key_is_dropped_as_a_replay() {
+    let t = InProcTransport::new();
+    let seed = [4u8; 32];
+    let mut trust = TrustStore::new();
+    trust.add_publisher(NodeKey::from_seed(&seed).public());
+    let security = SecurityConfig {
+        mode: SecurityMode::Lightweight,
+        ..SecurityConfig::default()
+    };
+    let listener = Node::builder("listener", t.clone())
+        .security(security)
+        .trust(trust)
+        .build()
+        .unwrap();
+    let mut sub = listener.subscriber::<Pose>("/p", 1024).unwrap();
+    let node = |epoch| {
+        Node::builder("talker", t.clone())
+            .key(NodeKey::from_seed(&seed))
+            .epoch(epoch)
+            .build()
+            .unwrap()
+    };
+    node(7)
+        .publisher::<Pose>("/p", 1024)
+        .unwrap()
+        .publish(&pose(1))
+        .unwrap();
+    assert_eq!(
+        sub.recv_timeout(Duration::from_millis(50))
+            .unwrap()
+            .map(|s| s.epoch()),
+        Some(7)
+    );
+    // The same key restarted with an older epoch (a replayed or stale process).
+    node(6)
+        .publisher::<Pose>("/p", 1024)
+        .unwrap()
+        .publish(&pose(2))
+        .unwrap();
+    assert!(sub
+        .recv_timeout(Duration::from_millis(50))
+        .unwrap()
+        .is_none());
+    assert_eq!(sub.dropped(), (0, 1));
+}
 #[cfg(feature = "shm")]
 #[test]
 fn shm_point_cloud_is_read_in_place() {
@@ -139,16 +190,10 @@ fn shm_point_cloud_is_read_in_place() {
         type Error = mesh_core::transport::shm::ShmError;
         type Publisher = mesh_core::transport::shm::ShmPublisher;
         type Subscriber = mesh_core::transport::shm::ShmSubscriber;
-        fn publisher(
-            &self,
-            s: &mesh_core::transport::ChannelSpec,
-        ) -> Result<Self::Publisher, Self::Error> {
+        fn publisher(&self, s: &ChannelSpec) -> Result<Self::Publisher, Self::Error> {
             self.0.publisher(s)
         }
-        fn subscriber(
-            &self,
-            s: &mesh_core::transport::ChannelSpec,
-        ) -> Result<Self::Subscriber, Self::Error> {
+        fn subscriber(&self, s: &ChannelSpec) -> Result<Self::Subscriber, Self::Error> {
             self.0.subscriber(s)
         }
     }
@@ -156,7 +201,11 @@ fn shm_point_cloud_is_read_in_place() {
     let shm = mesh_core::transport::shm::ShmTransport::with_prefix(&prefix).unwrap();
     let (talker, listener) = pair(Shared(std::rc::Rc::new(shm)));
     let max = (1 << 20) + 4096;
-    let mut sub = listener.subscriber::<PointCloud2>("cloud", max).unwrap();
+    let mut sub = listener
+        .subscriber::<PointCloud2>("cloud", max)
+        .unwrap()
+        .zero_copy(true);
+    let mut private = listener.subscriber::<PointCloud2>("cloud", max).unwrap();
     let mut publisher = talker.publisher::<PointCloud2>("cloud", max).unwrap();
     let cloud = PointCloud2 {
         height: 1,
@@ -174,7 +223,14 @@ fn shm_point_cloud_is_read_in_place() {
     assert_eq!(sample.data.len(), 1 << 20);
     assert_eq!(sample.width.to_native(), 65536);
     assert_eq!(sample.sender(), talker.did());
-    drop(sample);
+    // The default subscriber verifies and reads a private copy.
+    let copied = private
+        .recv_timeout(Duration::from_secs(5))
+        .unwrap()
+        .expect("the cloud arrives");
+    assert!(!copied.in_place());
+    assert_eq!(copied.data.len(), 1 << 20);
+    drop((sample, copied, private));
     drop((sub, publisher, talker, listener));
     common::remove_shm_prefix(&prefix);
 }
@@ -207,8 +263,14 @@ fn unsigned_publishing_only_in_development_mode() {
         .expect("accepted in development mode");
     assert_eq!(sample.position.x.to_native(), 7.0);
     assert_eq!(listener.policy().counters().dev_unsigned_accepted(), 1);
-    // Outside development mode there is no token, and unsigned frames are rejected.
-    let strict = Node::builder("strict", t).build().unwrap();
+    // Outside development mode there is no token, and unsigned frames are rejected, even from
+    // a trusted key.
+    let mut trust = TrustStore::new();
+    trust.add_publisher(talker.did().public_key());
+    let strict = Node::builder("strict", t.clone())
+        .trust(trust)
+        .build()
+        .unwrap();
     assert!(strict.policy().development_mode().is_err());
     let mut strict_sub = strict.subscriber::<Pose>("/p", 1024).unwrap();
     publisher.publish(&pose(8)).unwrap();
@@ -216,10 +278,86 @@ fn unsigned_publishing_only_in_development_mode() {
         .recv_timeout(Duration::from_millis(100))
         .unwrap()
         .is_none());
-    assert_eq!(
-        strict_sub.dropped().0,
-        1,
-        "{:?}",
-        strict.policy().counters().snapshot()
+    assert_eq!(strict.policy().counters().get(RejectReason::Unsigned), 1);
+    assert_eq!(strict_sub.dropped().0, 1);
+    while sub
+        .recv_timeout(Duration::from_millis(20))
+        .unwrap()
+        .is_some()
+    {}
+    // Even in development mode an unsigned frame must name a valid key (samples name their
+    // sender): an all-zero (small-order) publisher field is refused.
+    let fields = EnvelopeFields {
+        topic: TopicId::of("/p"),
+        type_hash: <Pose as Message>::TYPE_HASH.value,
+        epoch: 1,
+        sequence: 1,
+        timestamp_ns: 0,
+    };
+    let env = Envelope::new(fields, &[0u8; 8]).unwrap();
+    let mut forged = talker
+        .policy()
+        .seal_unsigned(env, &talker.did().public_key())
+        .unwrap()
+        .into_inner();
+    forged[56..88].fill(0);
+    let mut raw = t
+        .publisher(&ChannelSpec::new("/p", signed_len(1024)))
+        .unwrap();
+    raw.write_frame_from(&forged).unwrap();
+    let before = sub.dropped().0;
+    assert!(sub
+        .recv_timeout(Duration::from_millis(100))
+        .unwrap()
+        .is_none());
+    assert_eq!(sub.dropped().0, before + 1, "invalid publisher key refused");
+}
+
+#[test]
+fn metrics_count_published_delivered_and_dropped_per_topic() {
+    let t = InProcTransport::new();
+    let (talker, listener) = pair(t.clone());
+    let stranger = Node::builder("stranger", t)
+        .namespace("/fleet/amr_1")
+        .build()
+        .unwrap();
+    let mut sub = listener.subscriber::<Pose>("pose", 1024).unwrap();
+    let mut publisher = talker.publisher::<Pose>("pose", 1024).unwrap();
+    for i in 1..=3 {
+        publisher.publish(&pose(i)).unwrap();
+    }
+    stranger
+        .publisher::<Pose>("pose", 1024)
+        .unwrap()
+        .publish(&pose(9))
+        .unwrap();
+    while sub
+        .recv_timeout(Duration::from_millis(50))
+        .unwrap()
+        .is_some()
+    {}
+    let mut registry = prometheus_client::registry::Registry::default();
+    talker.metrics().register(&mut registry);
+    let mut text = String::new();
+    prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
+    assert!(
+        text.contains(r#"omnimesh_published_total{topic="/fleet/amr_1/pose"} 3"#),
+        "{text}"
+    );
+    let mut registry = prometheus_client::registry::Registry::default();
+    listener.metrics().register(&mut registry);
+    let mut text = String::new();
+    prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
+    assert!(
+        text.contains(r#"omnimesh_delivered_total{topic="/fleet/amr_1/pose"} 3"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"omnimesh_dropped_total{topic="/fleet/amr_1/pose",reason="Rejected"} 1"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"omnimesh_delivery_latency_seconds_count{topic="/fleet/amr_1/pose"} 3"#),
+        "{text}"
     );
 }

@@ -62,7 +62,12 @@ fn steady_state_path_adds_no_allocation_to_iceoryx2() {
         .trust(trust)
         .build()
         .unwrap();
-    let mut sub = listener.subscriber::<Pose>("/odom", 1024).unwrap();
+    // Zero-copy subscriber: the default one copies each frame into a private buffer first
+    // (one allocation per message until buffers are pooled).
+    let mut sub = listener
+        .subscriber::<Pose>("/odom", 1024)
+        .unwrap()
+        .zero_copy(true);
     let mut publisher = talker.publisher::<Pose>("/odom", 1024).unwrap();
     let mut pose = Pose {
         position: Point {

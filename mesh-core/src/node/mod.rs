@@ -4,13 +4,15 @@
 //! End-to-end examples: `mesh-core/tests/node_pubsub.rs` (typed publish/receive, verified
 //! sender DID, zero allocations in steady state) and the `talker` / `listener` pair in `nodes/`.
 
+mod metrics;
 pub mod names;
 mod pubsub;
 
 use std::sync::Arc;
 
+pub use metrics::{DropLabels, DropReason, NodeMetrics, TopicLabels};
 pub use pubsub::{
-    MeshMessage, NodeError, PublishError, Publisher, ReceiveError, Sample, Subscriber,
+    FrameBuf, MeshMessage, NodeError, PublishError, Publisher, ReceiveError, Sample, Subscriber,
 };
 
 use crate::identity::{Did, NodeKey};
@@ -27,6 +29,7 @@ pub struct Node<T> {
     policy: Arc<SecurityPolicy>,
     transport: T,
     lossless: bool,
+    metrics: Arc<NodeMetrics>,
 }
 
 /// Builds a [`Node`].
@@ -86,6 +89,12 @@ impl<T: Transport> Node<T> {
     #[must_use]
     pub fn policy(&self) -> &SecurityPolicy {
         &self.policy
+    }
+
+    /// The node's metric families; register them with `metrics().register(&mut registry)`.
+    #[must_use]
+    pub fn metrics(&self) -> &NodeMetrics {
+        &self.metrics
     }
 
     /// Resolves a topic name the ROS 2 way (absolute, relative to the namespace, `~` private).
@@ -157,6 +166,7 @@ impl<T: Transport> NodeBuilder<T> {
             policy: Arc::new(SecurityPolicy::new(self.security, trust)),
             transport: self.transport,
             lossless: self.lossless,
+            metrics: Arc::default(),
         })
     }
 }

@@ -118,6 +118,12 @@ impl<T: Transport> Node<T> {
             .publisher(&channel)
             .map_err(|e| NodeError::Transport(boxed(e)))?;
         Ok(Publisher {
+            published: self
+                .metrics
+                .published
+                .get_or_create_owned(&super::TopicLabels {
+                    topic: name.clone(),
+                }),
             port,
             unsigned: None,
             key: Arc::clone(&self.key),
@@ -144,6 +150,8 @@ impl<T: Transport> Node<T> {
             .subscriber(&channel)
             .map_err(|e| NodeError::Transport(boxed(e)))?;
         Ok(Subscriber {
+            zero_copy: false,
+            metrics: super::metrics::SubscriberMetrics::new(&self.metrics, &name),
             port,
             receiver: self.policy.receiver(),
             policy: Arc::clone(&self.policy),
@@ -158,6 +166,7 @@ impl<T: Transport> Node<T> {
 
 /// Publishes `M` on one topic.
 pub struct Publisher<M, P> {
+    published: prometheus_client::metrics::counter::Counter,
     port: P,
     unsigned: Option<crate::security::DevelopmentMode>,
     key: Arc<NodeKey>,
@@ -223,6 +232,7 @@ impl<M: MeshMessage, P: FramePublisher> Publisher<M, P> {
         self.scratch = Some(frame);
         result?;
         self.next += 1;
+        self.published.inc();
         Ok(())
     }
 
@@ -248,6 +258,8 @@ fn now_ns() -> u64 {
 
 /// Receives `M` on one topic.
 pub struct Subscriber<M, S> {
+    zero_copy: bool,
+    metrics: super::metrics::SubscriberMetrics,
     port: S,
     receiver: Receiver,
     policy: Arc<SecurityPolicy>,
@@ -266,10 +278,29 @@ impl<M, S> std::fmt::Debug for Subscriber<M, S> {
     }
 }
 
-/// A received, verified message, read in place: derefs to the archived message.
+/// Where a sample's bytes live.
+#[derive(Debug)]
+pub enum FrameBuf<F> {
+    /// In the transport's memory (zero-copy subscribers).
+    Shared(F),
+    /// In a private, aligned copy made before verification.
+    Private(AlignedVec),
+}
+
+impl<F: AsRef<[u8]>> AsRef<[u8]> for FrameBuf<F> {
+    fn as_ref(&self) -> &[u8] {
+        match self {
+            Self::Shared(f) => f.as_ref(),
+            Self::Private(v) => v.as_slice(),
+        }
+    }
+}
+
+/// A received, verified message: derefs to the archived message.
 pub struct Sample<M, F> {
-    env: Envelope<Verified, F>,
+    env: Envelope<Verified, FrameBuf<F>>,
     copy: Option<AlignedVec>,
+    shared: bool,
     _m: PhantomData<fn() -> M>,
 }
 
@@ -301,10 +332,11 @@ impl<M: MeshMessage, F: AsRef<[u8]>> Sample<M, F> {
         self.copy.as_deref().unwrap_or_else(|| self.env.payload())
     }
 
-    /// True when the message is read in place (not realigned into a private copy).
+    /// True when the message is read in transport memory (a zero-copy subscriber, and no
+    /// realignment was needed).
     #[must_use]
     pub fn in_place(&self) -> bool {
-        self.copy.is_none()
+        self.copy.is_none() && self.shared
     }
 
     /// Deserializes an owned copy.
@@ -333,38 +365,64 @@ impl<M: MeshMessage, S: FrameSubscriber> Subscriber<M, S> {
         &self.route.topic_name
     }
 
+    /// Verifies and reads messages where the transport put them (shared memory), without a
+    /// private copy. Only for hosts where every process that can open this topic's shared
+    /// memory is trusted: a publisher process can still write into a frame after it was
+    /// verified. By default each frame is copied once, then verified and read privately.
+    #[must_use]
+    pub fn zero_copy(mut self, on: bool) -> Self {
+        self.zero_copy = on;
+        self
+    }
+
     /// Frames rejected so far (security, malformed archive), and replays/duplicates dropped.
     #[must_use]
     pub fn dropped(&self) -> (u64, u64) {
         (self.rejected, self.replays)
     }
 
-    /// The next verified message, waiting up to `timeout` (without spinning).
+    /// The next verified message, waiting up to `timeout` (without spinning). Frames that
+    /// are rejected or replayed are counted and skipped; waiting frames are drained first.
     pub fn recv_timeout(
         &mut self,
         timeout: Duration,
     ) -> Result<Option<Sample<M, S::Frame>>, ReceiveError> {
         let deadline = Instant::now() + timeout;
         loop {
-            let left = deadline.saturating_duration_since(Instant::now());
             let Some(frame) = self
                 .port
-                .recv_timeout(left)
+                .try_recv()
                 .map_err(|e| ReceiveError::Transport(boxed(e)))?
             else {
-                return Ok(None);
+                let now = Instant::now();
+                if now >= deadline {
+                    return Ok(None);
+                }
+                self.port
+                    .wait(deadline - now)
+                    .map_err(|e| ReceiveError::Transport(boxed(e)))?;
+                continue;
             };
             match self.accept(frame) {
-                Accepted::Sample(sample) => return Ok(Some(sample)),
-                Accepted::Replay => self.replays += 1,
+                Accepted::Sample(sample) => {
+                    self.metrics.delivered.inc();
+                    let age = now_ns().saturating_sub(sample.env.header().timestamp_ns());
+                    self.metrics.latency.observe(age as f64 / 1e9);
+                    return Ok(Some(sample));
+                }
+                Accepted::Replay => {
+                    self.metrics.replay.inc();
+                    self.replays += 1;
+                }
                 Accepted::Rejected(e) => {
                     tracing::debug!(topic = %self.route.topic_name, reason = e.reason().as_str(), "frame rejected");
+                    self.metrics.rejected.inc();
                     self.rejected += 1;
                 }
-                Accepted::BadArchive => self.rejected += 1,
-            }
-            if Instant::now() >= deadline {
-                return Ok(None);
+                Accepted::BadArchive => {
+                    self.metrics.bad_archive.inc();
+                    self.rejected += 1;
+                }
             }
         }
     }
@@ -375,9 +433,17 @@ impl<M: MeshMessage, S: FrameSubscriber> Subscriber<M, S> {
     }
 
     fn accept(&mut self, frame: S::Frame) -> Accepted<M, S::Frame> {
+        let buf = if self.zero_copy {
+            FrameBuf::Shared(frame)
+        } else {
+            // Verify and read a private copy: nobody can change it after the check.
+            let mut private = AlignedVec::with_capacity(frame.as_ref().len());
+            private.extend_from_slice(frame.as_ref());
+            FrameBuf::Private(private)
+        };
         let env = match self
             .receiver
-            .admit(&self.policy, PeerId(0), frame, &self.route, now_ns())
+            .admit(&self.policy, PeerId(0), buf, &self.route, now_ns())
         {
             Ok(env) => env,
             Err(e) => return Accepted::Rejected(e),
@@ -406,6 +472,7 @@ impl<M: MeshMessage, S: FrameSubscriber> Subscriber<M, S> {
         Accepted::Sample(Sample {
             env,
             copy,
+            shared: self.zero_copy,
             _m: PhantomData,
         })
     }

@@ -485,6 +485,10 @@ fn accept_unsigned<B: AsRef<[u8]>>(
     if policy.mode() != SecurityMode::Development {
         return Err(Reject::Unsigned);
     }
+    // Even unsigned, the claimed publisher must be a valid key (samples name their sender).
+    if PublicKey::from_bytes(env.header().publisher()).is_err() {
+        return Err(Reject::UnknownPublisher(env.header().publisher()));
+    }
     // An all-zero digest means the development fast path did not compute one.
     let digest = env.header().payload_digest();
     if digest != [0; 32] && blake3::hash(env.payload()).as_bytes() != &digest {

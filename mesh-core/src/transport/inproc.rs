@@ -134,17 +134,19 @@ impl FramePublisher for InProcPublisher {
         let mut buf = vec![0u8; len];
         fill(&mut buf);
         let frame: Arc<[u8]> = buf.into();
-        if self.channel.spec.history > 0 {
-            let mut h = lock(&self.channel.history);
-            if h.len() >= self.channel.spec.history {
-                h.pop_front();
+        // History and the fan-out list change together under the subscribers lock, so a
+        // subscriber joining now gets the frame exactly once (from history or from fan-out).
+        let subscribers: Vec<Arc<Queue>> = {
+            let subs = lock(&self.channel.subscribers);
+            if self.channel.spec.history > 0 {
+                let mut h = lock(&self.channel.history);
+                if h.len() >= self.channel.spec.history {
+                    h.pop_front();
+                }
+                h.push_back(Arc::clone(&frame));
             }
-            h.push_back(Arc::clone(&frame));
-        }
-        let subscribers: Vec<Arc<Queue>> = lock(&self.channel.subscribers)
-            .iter()
-            .filter_map(Weak::upgrade)
-            .collect();
+            subs.iter().filter_map(Weak::upgrade).collect()
+        };
         for q in subscribers {
             let mut frames = lock(&q.frames);
             while frames.len() >= q.depth {
@@ -152,11 +154,16 @@ impl FramePublisher for InProcPublisher {
                     frames.pop_front();
                     break;
                 }
-                // Lossless: wait for the subscriber to make room (it holds no lock meanwhile).
+                // Lossless: wait for the subscriber to make room (it holds no lock meanwhile);
+                // stop waiting for a subscriber that has been dropped.
+                if Arc::strong_count(&q) == 1 {
+                    break;
+                }
                 frames = q
                     .space
-                    .wait(frames)
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                    .wait_timeout(frames, Duration::from_millis(50))
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .0;
             }
             frames.push_back(Arc::clone(&frame));
             q.ready.notify_all();
