@@ -361,3 +361,25 @@ fn metrics_count_published_delivered_and_dropped_per_topic() {
         "{text}"
     );
 }
+
+#[test]
+fn busy_spinning_subscriber_receives_and_times_out() {
+    let (talker, listener) = pair(InProcTransport::new());
+    let mut sub = listener
+        .subscriber::<Pose>("pose", 1024)
+        .unwrap()
+        .busy_spin(true);
+    let mut publisher = talker.publisher::<Pose>("pose", 1024).unwrap();
+    let start = std::time::Instant::now();
+    assert!(sub
+        .recv_timeout(Duration::from_millis(30))
+        .unwrap()
+        .is_none());
+    assert!(start.elapsed() >= Duration::from_millis(30));
+    publisher.publish(&pose(3)).unwrap();
+    let sample = sub
+        .recv_timeout(Duration::from_secs(1))
+        .unwrap()
+        .expect("spun until it came");
+    assert_eq!(sample.position.x.to_native(), 3.0);
+}

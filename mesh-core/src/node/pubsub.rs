@@ -151,6 +151,7 @@ impl<T: Transport> Node<T> {
             .map_err(|e| NodeError::Transport(boxed(e)))?;
         Ok(Subscriber {
             zero_copy: false,
+            busy_spin: false,
             metrics: super::metrics::SubscriberMetrics::new(&self.metrics, &name),
             port,
             receiver: self.policy.receiver(),
@@ -259,6 +260,7 @@ fn now_ns() -> u64 {
 /// Receives `M` on one topic.
 pub struct Subscriber<M, S> {
     zero_copy: bool,
+    busy_spin: bool,
     metrics: super::metrics::SubscriberMetrics,
     port: S,
     receiver: Receiver,
@@ -365,6 +367,14 @@ impl<M: MeshMessage, S: FrameSubscriber> Subscriber<M, S> {
         &self.route.topic_name
     }
 
+    /// Waits by spinning on the transport instead of blocking: the lowest latency for a loop
+    /// that owns a core, at the price of that core. Off by default.
+    #[must_use]
+    pub fn busy_spin(mut self, on: bool) -> Self {
+        self.busy_spin = on;
+        self
+    }
+
     /// Verifies and reads messages where the transport put them (shared memory), without a
     /// private copy. Only for hosts where every process that can open this topic's shared
     /// memory is trusted: a publisher process can still write into a frame after it was
@@ -398,9 +408,13 @@ impl<M: MeshMessage, S: FrameSubscriber> Subscriber<M, S> {
                 if now >= deadline {
                     return Ok(None);
                 }
-                self.port
-                    .wait(deadline - now)
-                    .map_err(|e| ReceiveError::Transport(boxed(e)))?;
+                if self.busy_spin {
+                    std::hint::spin_loop();
+                } else {
+                    self.port
+                        .wait(deadline - now)
+                        .map_err(|e| ReceiveError::Transport(boxed(e)))?;
+                }
                 continue;
             };
             match self.accept(frame) {
