@@ -4,12 +4,14 @@
 //! End-to-end examples: `mesh-core/tests/node_pubsub.rs` (typed publish/receive, verified
 //! sender DID, zero allocations in steady state) and the `talker` / `listener` pair in `nodes/`.
 
+mod executor;
 mod metrics;
 pub mod names;
 mod pubsub;
 
 use std::sync::Arc;
 
+pub use executor::Executor;
 pub use metrics::{DropLabels, DropReason, NodeMetrics, TopicLabels};
 pub use pubsub::{
     FrameBuf, MeshMessage, NodeError, PublishError, Publisher, ReceiveError, Sample, Subscriber,
