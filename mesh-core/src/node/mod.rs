@@ -8,6 +8,7 @@ mod executor;
 mod metrics;
 pub mod names;
 mod pubsub;
+mod service;
 
 use std::sync::Arc;
 
@@ -16,6 +17,7 @@ pub use metrics::{DropLabels, DropReason, NodeMetrics, TopicLabels};
 pub use pubsub::{
     FrameBuf, MeshMessage, NodeError, PublishError, Publisher, ReceiveError, Sample, Subscriber,
 };
+pub use service::{CallError, ServeError, ServiceClient, ServiceServer};
 
 use crate::identity::{Did, NodeKey};
 use crate::security::{SecurityConfig, SecurityMode, SecurityPolicy, TrustStore};
@@ -32,6 +34,8 @@ pub struct Node<T> {
     transport: T,
     lossless: bool,
     metrics: Arc<NodeMetrics>,
+    /// Service clients created so far (each gets its own epoch).
+    clients: std::sync::atomic::AtomicU64,
 }
 
 /// Builds a [`Node`].
@@ -169,6 +173,7 @@ impl<T: Transport> NodeBuilder<T> {
             transport: self.transport,
             lossless: self.lossless,
             metrics: Arc::default(),
+            clients: std::sync::atomic::AtomicU64::new(0),
         })
     }
 }

@@ -237,6 +237,23 @@ impl<M: MeshMessage, P: FramePublisher> Publisher<M, P> {
         Ok(())
     }
 
+    /// The sequence number the next message will carry.
+    #[must_use]
+    pub fn next_sequence(&self) -> u64 {
+        self.next
+    }
+
+    /// Uses `epoch` instead of the node's (service clients: one epoch per instance).
+    pub(crate) fn set_epoch(&mut self, epoch: u64) {
+        self.epoch = epoch;
+    }
+
+    /// Publishes with an explicit sequence number (service replies carry their request's).
+    pub(crate) fn publish_as(&mut self, msg: &M, sequence: u64) -> Result<(), PublishError> {
+        self.next = sequence;
+        self.publish(msg)
+    }
+
     /// Development mode only: publish without signatures (logged and counted by receivers).
     pub fn unsigned(mut self, dev: crate::security::DevelopmentMode) -> Self {
         self.unsigned = Some(dev);
@@ -347,6 +364,17 @@ impl<M: MeshMessage, F: AsRef<[u8]>> Sample<M, F> {
         M::Zc: rkyv::Deserialize<M, rkyv::api::high::HighDeserializer<RkyvError>>,
     {
         rkyv::deserialize::<M, RkyvError>(&**self)
+    }
+}
+
+impl<M, F: AsRef<[u8]>> std::fmt::Debug for Sample<M, F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let h = self.env.header();
+        f.debug_struct("Sample")
+            .field("epoch", &h.epoch())
+            .field("sequence", &h.sequence())
+            .field("payload_len", &h.payload_len())
+            .finish_non_exhaustive()
     }
 }
 
