@@ -15,6 +15,7 @@ pub mod envelope;
 pub mod identity;
 pub mod node;
 pub mod replay;
+pub mod sdk;
 pub mod security;
 pub mod transport;
 

@@ -61,7 +61,7 @@ MIRRORED = {
 OWN = {
     'omni_msgs': [
         'msg/MotionCommand.msg', 'msg/RobotState.msg', 'msg/Heartbeat.msg',
-        'msg/FleetTask.msg', 'msg/TaskStatus.msg',
+        'msg/FleetTask.msg', 'msg/TaskStatus.msg', 'msg/Letter.msg',
         'srv/SetMode.srv', 'srv/AssignTask.srv',
         'action/NavigateTo.action',
     ],
