@@ -141,6 +141,7 @@ fn a_sequence_two_to_the_forty_ahead_is_bounded_work() {
         };
         let hb = Control::Heartbeat {
             stream,
+            start: 1,
             first_available: far,
             next: far + 1,
         };
@@ -164,5 +165,102 @@ fn a_sequence_two_to_the_forty_ahead_is_bounded_work() {
                 .iter()
                 .any(|(_, e)| matches!(e, DeliveryEvent::Resync { .. })));
         }
+    }
+}
+
+#[test]
+fn a_lost_first_heartbeat_and_evicted_history_are_reported_not_skipped() {
+    for qos in [Qos::reliable(), Qos::best_effort()] {
+        let wq = qos.with_history(History::KeepLast(3));
+        let mut sim = Sim::new(13, 2, NetModel::perfect());
+        let w = sim.add_writer(0, TOPIC, wq);
+        let r = sim.add_reader(1, TOPIC, qos, InboxConfig::default());
+        // The match-time heartbeat and the first 10 messages are lost; keep-last 3 evicts 1..7.
+        sim.partition(&[0], &[1], true);
+        sim.connect(0, w, wq, 1, r, qos);
+        sim.publish(0, w, 10, 8);
+        sim.run_until(10 * MS);
+        sim.partition(&[0], &[1], false);
+        sim.publish(0, w, 2, 8);
+        sim.run_until(5 * SEC);
+        let got = sim.got(1, r).len() as u64;
+        assert_eq!(
+            got + sim.lost(1, r),
+            12,
+            "{qos:?}: every sequence delivered or reported"
+        );
+        assert!(sim.lost(1, r) >= 7, "{qos:?}: lost {}", sim.lost(1, r));
+    }
+}
+
+#[test]
+fn reliable_completes_when_the_byte_bound_holds_few_messages() {
+    // 2 KiB gap buffer, ~400-byte frames, 20% loss: the base message is always admitted, so the
+    // stream never stalls behind a full buffer.
+    let config = DeliveryConfig {
+        gap_buffer_bytes: 2048,
+        ..DeliveryConfig::default()
+    };
+    let mut sim = Sim::with_config(17, 2, NetModel::lossy(0.2, 0.05, 0.3), config);
+    let wq = Qos::reliable().with_history(History::KeepAll {
+        max_messages: 64,
+        max_bytes: 1 << 20,
+    });
+    let w = sim.add_writer(0, TOPIC, wq);
+    let r = sim.add_reader(
+        1,
+        TOPIC,
+        Qos::reliable(),
+        InboxConfig {
+            capacity: 1 << 16,
+            ..InboxConfig::default()
+        },
+    );
+    sim.connect(0, w, wq, 1, r, Qos::reliable());
+    sim.publish_steadily(0, w, 500, 8, MS, 200);
+    assert!(
+        sim.run_while(300 * SEC, |s| s.got(1, r).len() >= 500),
+        "delivered {}",
+        sim.got(1, r).len()
+    );
+    let seqs: Vec<u64> = sim.got(1, r).iter().map(|x| x.2).collect();
+    assert_eq!(seqs, (1..=500).collect::<Vec<_>>());
+}
+
+#[test]
+fn keep_all_transient_local_keeps_publishing_once_acknowledged() {
+    let wq = Qos::reliable()
+        .transient_local()
+        .with_history(History::KeepAll {
+            max_messages: 8,
+            max_bytes: 1 << 20,
+        });
+    let mut sim = Sim::new(19, 2, NetModel::perfect());
+    let w = sim.add_writer(0, TOPIC, wq);
+    let r = sim.add_reader(1, TOPIC, wq, InboxConfig::default());
+    sim.connect(0, w, wq, 1, r, wq);
+    sim.publish_steadily(0, w, 100, 4, 5 * MS, 8);
+    assert!(
+        sim.run_while(60 * SEC, |s| s.got(1, r).len() >= 100),
+        "delivered {}",
+        sim.got(1, r).len()
+    );
+}
+
+#[test]
+fn inconsistent_heartbeats_are_malformed() {
+    let stream = StreamId {
+        topic: Sim::route(TOPIC).topic,
+        publisher: [1; 32],
+        epoch: 1,
+    };
+    for (start, first_available, next) in [(5, 4, 9), (1, 10, 9)] {
+        let hb = Control::Heartbeat {
+            stream,
+            start,
+            first_available,
+            next,
+        };
+        assert!(Control::decode(&hb.encode()).is_err());
     }
 }

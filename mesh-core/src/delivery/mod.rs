@@ -200,7 +200,7 @@ impl Out {
         first: u64,
         count: u64,
     ) {
-        self.counters.lost += count;
+        self.counters.lost = self.counters.lost.saturating_add(count);
         self.event(DeliveryEvent::Lost {
             reader,
             publisher,
@@ -223,7 +223,11 @@ pub struct DeliveryEngine<A> {
 
 impl<A: Admission> DeliveryEngine<A> {
     /// An engine admitting received data through `admission`.
-    pub fn new(admission: A, config: DeliveryConfig) -> Self {
+    pub fn new(admission: A, mut config: DeliveryConfig) -> Self {
+        // Zero periods would make timers due forever: clamp to 1 us.
+        config.heartbeat_period_ns = config.heartbeat_period_ns.max(1_000);
+        config.nack_delay_ns = config.nack_delay_ns.max(1_000);
+        config.nack_max_interval_ns = config.nack_max_interval_ns.max(config.nack_delay_ns);
         Self {
             admission,
             config,
@@ -346,6 +350,7 @@ impl<A: Admission> DeliveryEngine<A> {
         match Control::decode(&bytes) {
             Ok(Control::Heartbeat {
                 stream,
+                start,
                 first_available,
                 next,
             }) => {
@@ -355,14 +360,8 @@ impl<A: Admission> DeliveryEngine<A> {
                     .filter(|r| r.route.topic == stream.topic)
                 {
                     if let Some(i) = reader.stream_index(&stream.publisher) {
-                        reader.on_heartbeat(
-                            i,
-                            &stream,
-                            first_available,
-                            next,
-                            &self.config,
-                            &mut self.out,
-                        );
+                        let window = (start, first_available, next);
+                        reader.on_heartbeat(i, &stream, window, &self.config, &mut self.out);
                     }
                 }
             }

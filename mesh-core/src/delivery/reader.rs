@@ -29,6 +29,11 @@ pub(crate) struct Stream {
     start_due: Option<u64>,
     writer_next: u64,
     writer_first: u64,
+    /// Window start seen by the last gap check (the reorder timer restarts when it moves).
+    last_base: u64,
+    /// The window was opened without a heartbeat (best effort): the first heartbeat reports
+    /// what came before it.
+    started_blind: bool,
     gap_since: Option<u64>,
     nack_due: Option<u64>,
     nack_interval: u64,
@@ -76,6 +81,8 @@ impl Subscription {
             start_due: None,
             writer_next: 0,
             writer_first: 0,
+            last_base: 0,
+            started_blind: false,
             gap_since: None,
             nack_due: None,
             nack_interval: 0,
@@ -131,10 +138,17 @@ impl Subscription {
                     old: e,
                     new: epoch,
                 });
+                // Old-epoch messages that waited for a first heartbeat are lost too.
+                let waiting = s.prestart.iter().map(|e| e.header().sequence());
+                if let (Some(lo), Some(hi)) = (waiting.clone().min(), waiting.max()) {
+                    out.lost(id, s.publisher, e, lo, hi - lo + 1);
+                }
                 s.epoch = Some(epoch);
                 s.ring = None;
                 s.prestart.clear();
                 s.writer_next = 0;
+                s.writer_first = 0;
+                s.started_blind = false;
                 s.gap_since = None;
                 s.nack_due = None;
             }
@@ -194,8 +208,7 @@ impl Subscription {
         &mut self,
         i: usize,
         stream: &StreamId,
-        first_available: u64,
-        next: u64,
+        (start, first_available, next): (u64, u64, u64),
         cfg: &DeliveryConfig,
         out: &mut Out,
     ) {
@@ -203,11 +216,20 @@ impl Subscription {
         if !self.check_epoch(i, stream.epoch, out) {
             return;
         }
+        let id = self.id;
         let s = &mut self.streams[i];
         s.writer_next = s.writer_next.max(next);
         s.writer_first = s.writer_first.max(first_available);
         if s.ring.is_none() {
-            self.start(i, first_available, cfg);
+            // Open the window where this reader's stream starts, so anything between the start
+            // and what the publisher still holds is reported lost below, not skipped.
+            self.start(i, start, cfg, out);
+        } else if s.started_blind {
+            s.started_blind = false;
+            let base = s.ring.as_ref().map_or(0, GapRing::base);
+            if start < base {
+                out.lost(id, s.publisher, s.epoch.unwrap_or(0), start, base - start);
+            }
         }
         let base = self.streams[i].ring.as_ref().map_or(0, GapRing::base);
         if first_available > base {
@@ -221,13 +243,20 @@ impl Subscription {
     }
 
     /// Starts the window at `base`, taking in what arrived before we knew where to start.
-    fn start(&mut self, i: usize, base: u64, cfg: &DeliveryConfig) {
+    fn start(&mut self, i: usize, base: u64, cfg: &DeliveryConfig, out: &mut Out) {
         let s = &mut self.streams[i];
         let mut ring = GapRing::new(cfg.gap_buffer_messages, cfg.gap_buffer_bytes, base);
         for env in s.prestart.drain(..) {
             let size = env.as_bytes().len();
-            let _ = ring.store(env.header().sequence(), env, size);
+            match ring.store(env.header().sequence(), env, size) {
+                Store::Stored => {}
+                Store::Behind | Store::Duplicate => out.counters.duplicates += 1,
+                // Beyond the window: dropped, and asked for again by sequence (reliable) or
+                // reported when the window reaches it (best effort).
+                Store::NoRoom | Store::Ahead => out.counters.gap_buffer_full += 1,
+            }
         }
+        s.last_base = base;
         s.ring = Some(ring);
         s.start_due = None;
     }
@@ -312,6 +341,11 @@ impl Subscription {
         let s = &mut self.streams[i];
         let Some(ring) = s.ring.as_ref() else { return };
         let gap = ring.front().is_none() && (ring.len() > 0 || s.writer_next > ring.base());
+        if ring.base() != s.last_base {
+            // Progress: a later gap gets its own reorder wait.
+            s.last_base = ring.base();
+            s.gap_since = None;
+        }
         if gap {
             s.gap_since.get_or_insert(out.now);
             if reliable && s.nack_due.is_none() {
@@ -351,8 +385,8 @@ impl Subscription {
                 .is_some_and(|t| now >= t + timeout_ns)
             {
                 self.inbox.blocked_since = None;
-                // Everything held back in order has waited its full timeout: drop it (counted),
-                // so the publisher's history is released and nobody else waits on us.
+                // The inbox stayed full for the whole timeout: drop what is held back (counted
+                // as block_timeout), so the publisher's history is released.
                 for s in &mut self.streams {
                     if let Some(ring) = s.ring.as_mut() {
                         while ring.pop_front().is_some() {
@@ -371,12 +405,16 @@ impl Subscription {
                     .map(|e| e.header().sequence())
                     .min()
                     .unwrap_or(0);
-                self.start(i, lowest, cfg);
+                self.start(i, lowest, cfg, out);
+                self.streams[i].started_blind = true;
             }
             let s = &mut self.streams[i];
             if self.qos.reliability == Reliability::Reliable {
                 if s.nack_due.is_some_and(|t| now >= t) {
-                    s.nack_interval = (s.nack_interval * 2).min(cfg.nack_max_interval_ns);
+                    s.nack_interval = s
+                        .nack_interval
+                        .saturating_mul(2)
+                        .min(cfg.nack_max_interval_ns);
                     s.nack_due = Some(now + s.nack_interval);
                     self.send_acknack(i, out);
                 }

@@ -66,7 +66,8 @@ impl<T> GapRing<T> {
         if self.slots[i].is_some() {
             return Store::Duplicate;
         }
-        if self.bytes + size > self.max_bytes && self.len > 0 {
+        // The message at the base is always taken: it is the one that unblocks the stream.
+        if self.bytes + size > self.max_bytes && self.len > 0 && seq != self.base {
             return Store::NoRoom;
         }
         self.slots[i] = Some((item, size));
@@ -95,7 +96,8 @@ impl<T> GapRing<T> {
         if self.len == 0 {
             return None;
         }
-        (self.base..self.base + self.capacity()).find(|s| self.slots[self.slot(*s)].is_some())
+        (self.base..self.base.saturating_add(self.capacity()))
+            .find(|s| self.slots[self.slot(*s)].is_some())
     }
 
     /// Highest waiting sequence, if any.
@@ -103,7 +105,7 @@ impl<T> GapRing<T> {
         if self.len == 0 {
             return None;
         }
-        (self.base..self.base + self.capacity())
+        (self.base..self.base.saturating_add(self.capacity()))
             .rev()
             .find(|s| self.slots[self.slot(*s)].is_some())
     }
@@ -119,7 +121,7 @@ impl<T> GapRing<T> {
 
     /// Missing sequences in `[base, until)` as `(start, len)` ranges, at most `max_ranges`.
     pub(crate) fn missing(&self, until: u64, max_ranges: usize) -> Vec<(u64, u32)> {
-        let end = until.min(self.base + self.capacity());
+        let end = until.min(self.base.saturating_add(self.capacity()));
         let mut out: Vec<(u64, u32)> = Vec::new();
         let mut s = self.base;
         while s < end && out.len() < max_ranges {

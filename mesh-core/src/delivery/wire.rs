@@ -3,7 +3,8 @@
 //!
 //! ```text
 //! "OMDC" kind:u8 topic_id[16] publisher[32] epoch:u64 body
-//! kind 1 HEARTBEAT: first_available:u64 next:u64     (history holds [first_available, next))
+//! kind 1 HEARTBEAT: start:u64 first_available:u64 next:u64
+//!                   (the reader's stream starts at `start`; history holds [first_available, next))
 //! kind 2 ACKNACK:   next_expected:u64 count:u16 (start:u64 len:u32)*count   (count <= 64)
 //! ```
 
@@ -32,6 +33,9 @@ pub enum Control {
     Heartbeat {
         /// Stream.
         stream: StreamId,
+        /// Where this reader's stream starts (its match point, or the history start for a
+        /// transient-local late joiner).
+        start: u64,
         /// Oldest sequence still in the history.
         first_available: u64,
         /// Next sequence the writer will use.
@@ -88,10 +92,12 @@ impl Control {
         match self {
             Self::Heartbeat {
                 stream,
+                start,
                 first_available,
                 next,
             } => {
                 put_stream(&mut out, 1, stream);
+                out.extend_from_slice(&start.to_le_bytes());
                 out.extend_from_slice(&first_available.to_le_bytes());
                 out.extend_from_slice(&next.to_le_bytes());
             }
@@ -130,11 +136,18 @@ impl Control {
             epoch: r.u64()?,
         };
         let frame = match kind {
-            1 => Self::Heartbeat {
-                stream,
-                first_available: r.u64()?,
-                next: r.u64()?,
-            },
+            1 => {
+                let (start, first_available, next) = (r.u64()?, r.u64()?, r.u64()?);
+                if start > first_available || first_available > next {
+                    return Err(FrameError::Malformed);
+                }
+                Self::Heartbeat {
+                    stream,
+                    start,
+                    first_available,
+                    next,
+                }
+            }
             2 => {
                 let next_expected = r.u64()?;
                 let n = usize::from(r.u16()?);
@@ -207,6 +220,7 @@ mod tests {
         let frames = [
             Control::Heartbeat {
                 stream,
+                start: 2,
                 first_available: 5,
                 next: 9,
             },

@@ -151,17 +151,28 @@ impl Writer {
                 max_messages,
                 max_bytes,
             } => {
-                let unacked = self.readers.iter().any(|r| r.reliable);
-                let full = self.history.len() >= max_messages as usize
-                    || self.history_bytes + bytes.len() as u64 > max_bytes;
-                if full && unacked {
-                    return Err(PublishError::HistoryFull {
-                        messages: self.history.len(),
-                        bytes: self.history_bytes,
-                    });
-                }
-                while self.history.len() >= max_messages.max(1) as usize {
-                    self.pop_oldest();
+                // Make room by dropping what every reliable reader acknowledged (everything
+                // when there is none); what some reliable reader still needs is kept, and then
+                // the publisher must wait.
+                let acked = self
+                    .readers
+                    .iter()
+                    .filter(|r| r.reliable)
+                    .map(|r| r.acked)
+                    .min();
+                let len = bytes.len() as u64;
+                while self.history.len() >= max_messages.max(1) as usize
+                    || (self.history_bytes + len > max_bytes && !self.history.is_empty())
+                {
+                    match self.history.front() {
+                        Some(f) if acked.is_none_or(|a| f.seq < a) => self.pop_oldest(),
+                        _ => {
+                            return Err(PublishError::HistoryFull {
+                                messages: self.history.len(),
+                                bytes: self.history_bytes,
+                            })
+                        }
+                    }
                 }
             }
             History::KeepLast(depth) => {
@@ -184,7 +195,8 @@ impl Writer {
             bytes,
             timestamp_ns,
         });
-        self.hb_due.get_or_insert(out.now + cfg.heartbeat_period_ns);
+        self.hb_due
+            .get_or_insert(out.now + self.heartbeat_period(cfg));
         Ok(())
     }
 
@@ -195,9 +207,11 @@ impl Writer {
     }
 
     fn heartbeat_to(&self, addr: NodeAddr, start: u64, out: &mut Out) {
+        let first_available = self.first_available().max(start);
         let frame = Control::Heartbeat {
             stream: self.stream(),
-            first_available: self.first_available().max(start),
+            start: start.min(first_available),
+            first_available,
             next: self.next_seq,
         };
         out.counters.heartbeats_sent += 1;
@@ -237,7 +251,8 @@ impl Writer {
             acked: start,
         });
         self.heartbeat_to(addr, start, out);
-        self.hb_due.get_or_insert(out.now + cfg.heartbeat_period_ns);
+        self.hb_due
+            .get_or_insert(out.now + self.heartbeat_period(cfg));
     }
 
     pub(crate) fn on_acknack(
@@ -251,33 +266,43 @@ impl Writer {
         let Some(ri) = self.readers.iter().position(|r| r.addr == from) else {
             return;
         };
+        // Expired samples are neither kept nor retransmitted.
+        self.release(out.now);
+        let next_seq = self.next_seq;
         let reader = &mut self.readers[ri];
-        reader.acked = reader.acked.max(next_expected);
+        // A reader cannot have seen more than was published (control frames are not signed).
+        reader.acked = reader.acked.max(next_expected.min(next_seq));
         let start = reader.start;
         let first = self.first_available();
         let mut budget = cfg.retransmit_burst;
         let mut gone = false;
+        // Work is bounded by the ranges and the burst, whatever the ranges say.
         for &(begin, len) in missing {
-            for seq in begin..begin.saturating_add(u64::from(len)) {
-                if budget == 0 || seq >= self.next_seq {
-                    break;
-                }
-                if seq < first {
-                    gone = true;
-                    continue;
-                }
-                let idx = (seq - first) as usize;
-                if let Some(s) = self.history.get(idx) {
+            gone |= begin < first;
+            let end = begin.saturating_add(u64::from(len)).min(next_seq);
+            let mut seq = begin.max(first);
+            while seq < end && budget > 0 {
+                if let Some(s) = self.history.get((seq - first) as usize) {
                     out.send(from, s.bytes.clone());
                     out.counters.retransmitted += 1;
                     budget -= 1;
                 }
+                seq += 1;
             }
         }
         if gone || next_expected < first {
             self.heartbeat_to(from, start, out);
         }
         self.release(out.now);
+    }
+
+    /// The configured heartbeat period, shortened to a third of the liveliness lease so
+    /// readers never see a live writer lapse.
+    fn heartbeat_period(&self, cfg: &DeliveryConfig) -> u64 {
+        let period = cfg.heartbeat_period_ns;
+        self.qos
+            .liveliness_lease_ns
+            .map_or(period, |lease| period.min((lease / 3).max(1_000)))
     }
 
     pub(crate) fn next_timeout(&self) -> Option<u64> {
@@ -298,6 +323,6 @@ impl Writer {
             }
         }
         let keep_beating = any_pending || self.qos.liveliness_lease_ns.is_some();
-        self.hb_due = keep_beating.then_some(out.now + cfg.heartbeat_period_ns);
+        self.hb_due = keep_beating.then_some(out.now + self.heartbeat_period(cfg));
     }
 }
