@@ -5,31 +5,36 @@ mod sim;
 
 use bytes::Bytes;
 use mesh_core::delivery::wire::{Control, StreamId};
-use mesh_core::delivery::{DeliveryConfig, DeliveryEvent, History, InboxConfig, Qos};
+use mesh_core::delivery::{
+    DeliveryConfig, DeliveryEvent, History, InboxConfig, Qos, ReaderId, WriterId,
+};
 use mesh_core::envelope::Envelope;
 use proptest::prelude::*;
 use sim::{NetModel, Sim, MS, SEC};
 
 const TOPIC: &str = "/fleet/amr_2/scan";
 
-/// Runs `n` reliable messages through a network and checks exactly-once, in-order delivery.
-fn reliable_run(seed: u64, net: NetModel, n: u64) -> Result<(), String> {
-    let mut sim = Sim::new(seed, 2, net);
+/// A reliable keep-all writer (history of `history` messages) on node 0 connected to a
+/// reliable reader with a large inbox on node 1.
+fn keep_all_pair(sim: &mut Sim, history: u32) -> (WriterId, ReaderId) {
     let wq = Qos::reliable().with_history(History::KeepAll {
-        max_messages: 256,
+        max_messages: history,
         max_bytes: 1 << 20,
     });
     let w = sim.add_writer(0, TOPIC, wq);
-    let r = sim.add_reader(
-        1,
-        TOPIC,
-        Qos::reliable(),
-        InboxConfig {
-            capacity: 1 << 20,
-            ..InboxConfig::default()
-        },
-    );
+    let inbox = InboxConfig {
+        capacity: 1 << 20,
+        ..InboxConfig::default()
+    };
+    let r = sim.add_reader(1, TOPIC, Qos::reliable(), inbox);
     sim.connect(0, w, wq, 1, r, Qos::reliable());
+    (w, r)
+}
+
+/// Runs `n` reliable messages through a network and checks exactly-once, in-order delivery.
+fn reliable_run(seed: u64, net: NetModel, n: u64) -> Result<(), String> {
+    let mut sim = Sim::new(seed, 2, net);
+    let (w, r) = keep_all_pair(&mut sim, 256);
     sim.publish_steadily(0, w, n, 32, MS, 8);
     sim.run_while(300 * SEC, |s| s.got(1, r).len() as u64 >= n);
     sim.run_until(sim.now + SEC);
@@ -202,21 +207,7 @@ fn reliable_completes_when_the_byte_bound_holds_few_messages() {
         ..DeliveryConfig::default()
     };
     let mut sim = Sim::with_config(17, 2, NetModel::lossy(0.2, 0.05, 0.3), config);
-    let wq = Qos::reliable().with_history(History::KeepAll {
-        max_messages: 64,
-        max_bytes: 1 << 20,
-    });
-    let w = sim.add_writer(0, TOPIC, wq);
-    let r = sim.add_reader(
-        1,
-        TOPIC,
-        Qos::reliable(),
-        InboxConfig {
-            capacity: 1 << 16,
-            ..InboxConfig::default()
-        },
-    );
-    sim.connect(0, w, wq, 1, r, Qos::reliable());
+    let (w, r) = keep_all_pair(&mut sim, 64);
     sim.publish_steadily(0, w, 500, 8, MS, 200);
     assert!(
         sim.run_while(300 * SEC, |s| s.got(1, r).len() >= 500),

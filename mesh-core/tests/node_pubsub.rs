@@ -37,6 +37,14 @@ fn pair<T: Transport + Clone>(t: T) -> (Node<T>, Node<T>) {
     (talker, listener)
 }
 
+/// A node in the same namespace that nobody trusts.
+fn stranger(t: InProcTransport) -> Node<InProcTransport> {
+    Node::builder("stranger", t)
+        .namespace("/fleet/amr_1")
+        .build()
+        .unwrap()
+}
+
 fn pose(i: u64) -> Pose {
     Pose {
         position: Point {
@@ -103,10 +111,7 @@ fn bounds_and_names_are_typed_errors() {
 fn untrusted_publishers_and_duplicates_are_dropped() {
     let t = InProcTransport::new();
     let (talker, listener) = pair(t.clone());
-    let stranger = Node::builder("stranger", t)
-        .namespace("/fleet/amr_1")
-        .build()
-        .unwrap();
+    let stranger = stranger(t);
     let mut sub = listener.subscriber::<Pose>("pose", 1024).unwrap();
     stranger
         .publisher::<Pose>("pose", 1024)
@@ -317,10 +322,7 @@ fn unsigned_publishing_only_in_development_mode() {
 fn metrics_count_published_delivered_and_dropped_per_topic() {
     let t = InProcTransport::new();
     let (talker, listener) = pair(t.clone());
-    let stranger = Node::builder("stranger", t)
-        .namespace("/fleet/amr_1")
-        .build()
-        .unwrap();
+    let stranger = stranger(t);
     let mut sub = listener.subscriber::<Pose>("pose", 1024).unwrap();
     let mut publisher = talker.publisher::<Pose>("pose", 1024).unwrap();
     for i in 1..=3 {

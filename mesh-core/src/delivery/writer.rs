@@ -105,14 +105,18 @@ impl Writer {
 
     /// Drops what no reader needs any more: expired samples, and for keep-all what every
     /// reliable reader acknowledged.
-    fn release(&mut self, now: u64) {
-        let lifespan = self.qos.lifespan_ns;
-        let acked = self
-            .readers
+    /// The lowest acknowledgement among reliable readers (`None`: no reliable reader).
+    fn min_reliable_ack(&self) -> Option<u64> {
+        self.readers
             .iter()
             .filter(|r| r.reliable)
             .map(|r| r.acked)
-            .min();
+            .min()
+    }
+
+    fn release(&mut self, now: u64) {
+        let lifespan = self.qos.lifespan_ns;
+        let acked = self.min_reliable_ack();
         let keep_all = matches!(self.qos.history, History::KeepAll { .. });
         while let Some(front) = self.history.front() {
             let expired = lifespan.is_some_and(|l| now.saturating_sub(front.timestamp_ns) > l);
@@ -122,8 +126,7 @@ impl Writer {
             if !(expired || acknowledged) {
                 break;
             }
-            self.history_bytes -= front.bytes.len() as u64;
-            self.history.pop_front();
+            self.pop_oldest();
         }
     }
 
@@ -154,12 +157,7 @@ impl Writer {
                 // Make room by dropping what every reliable reader acknowledged (everything
                 // when there is none); what some reliable reader still needs is kept, and then
                 // the publisher must wait.
-                let acked = self
-                    .readers
-                    .iter()
-                    .filter(|r| r.reliable)
-                    .map(|r| r.acked)
-                    .min();
+                let acked = self.min_reliable_ack();
                 let len = bytes.len() as u64;
                 while self.history.len() >= max_messages.max(1) as usize
                     || (self.history_bytes + len > max_bytes && !self.history.is_empty())

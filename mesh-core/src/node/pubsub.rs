@@ -445,10 +445,12 @@ impl<M: MeshMessage, S: FrameSubscriber> Subscriber<M, S> {
                 }
                 continue;
             };
-            match self.accept(frame) {
+            // One clock read per frame: admission and the latency metric share it.
+            let now = now_ns();
+            match self.accept(frame, now) {
                 Accepted::Sample(sample) => {
                     self.metrics.delivered.inc();
-                    let age = now_ns().saturating_sub(sample.env.header().timestamp_ns());
+                    let age = now.saturating_sub(sample.env.header().timestamp_ns());
                     self.metrics.latency.observe(age as f64 / 1e9);
                     return Ok(Some(sample));
                 }
@@ -474,7 +476,7 @@ impl<M: MeshMessage, S: FrameSubscriber> Subscriber<M, S> {
         self.recv_timeout(Duration::ZERO)
     }
 
-    fn accept(&mut self, frame: S::Frame) -> Accepted<M, S::Frame> {
+    fn accept(&mut self, frame: S::Frame, now: u64) -> Accepted<M, S::Frame> {
         let buf = if self.zero_copy {
             FrameBuf::Shared(frame)
         } else {
@@ -485,7 +487,7 @@ impl<M: MeshMessage, S: FrameSubscriber> Subscriber<M, S> {
         };
         let env = match self
             .receiver
-            .admit(&self.policy, PeerId(0), buf, &self.route, now_ns())
+            .admit(&self.policy, PeerId(0), buf, &self.route, now)
         {
             Ok(env) => env,
             Err(e) => return Accepted::Rejected(e),
