@@ -4,6 +4,8 @@
 //!
 //! - latency: a ping of N bytes and a 64-byte pong, round trip / 2, p50 and p99;
 //! - throughput: N-byte messages streamed over a lossless channel, messages per second;
+//! - raw sign+verify: the envelope crypto of the same one-way trip with no transport, the
+//!   reference for the signed overhead;
 //! - memory: RSS of an idle node with 10 topics (a publisher and a subscriber each).
 //!
 //! Run: `cargo bench -p mesh-benches --bench shm_compare` (prints a markdown table).
@@ -15,6 +17,8 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use iceoryx2::prelude::*;
+use mesh_benches::envelopes::unsigned;
+use mesh_core::envelope::{Envelope, Limits};
 use mesh_core::identity::NodeKey;
 use mesh_core::node::Node;
 use mesh_core::security::{SecurityConfig, SecurityMode, TrustStore};
@@ -29,7 +33,11 @@ const SIZES: [(usize, &str, usize); 3] = [
 
 #[derive(Clone, Copy, PartialEq)]
 enum Mode {
+    /// Raw iceoryx2, copying the N-byte payload from an application buffer into the loan.
     Raw,
+    /// Raw iceoryx2, zeroed loan with only the 8-byte counter written (a floor: no payload
+    /// is produced).
+    RawTouch,
     Unsigned,
     Signed,
 }
@@ -57,9 +65,9 @@ fn raw_pubsub(
 ) -> iceoryx2::service::port_factory::publish_subscribe::PortFactory<ipc::Service, [u8], ()> {
     node.service_builder(&ServiceName::new(name).expect("name"))
         .publish_subscribe::<[u8]>()
-        .max_publishers(4)
-        .max_subscribers(4)
-        .subscriber_max_buffer_size(4)
+        .max_publishers(8)
+        .max_subscribers(8)
+        .subscriber_max_buffer_size(8)
         .enable_safe_overflow(false)
         .open_or_create()
         .expect("service")
@@ -89,7 +97,7 @@ fn lightweight() -> SecurityConfig {
 
 /// Builds a side that publishes on `out` (frames up to `max`) and receives on `inp`.
 fn side(mode: Mode, pfx: &str, me: u8, peer: u8, out: &str, inp: &str, max: usize) -> Side {
-    if mode == Mode::Raw {
+    if matches!(mode, Mode::Raw | Mode::RawTouch) {
         let node = Box::leak(Box::new(raw_node(pfx)));
         let tx = raw_pubsub(node, out);
         let rx = raw_pubsub(node, inp);
@@ -101,14 +109,22 @@ fn side(mode: Mode, pfx: &str, me: u8, peer: u8, out: &str, inp: &str, max: usiz
             .expect("pub");
         let subscriber = rx
             .subscriber_builder()
-            .buffer_size(4)
+            .buffer_size(8)
             .create()
             .expect("sub");
+        let mut payload = Vec::new();
         return Side {
             send: Box::new(move |len, seq| {
-                let mut s = publisher.loan_slice(len.max(8)).expect("loan");
-                s.payload_mut()[..8].copy_from_slice(&seq.to_le_bytes());
-                s.send().expect("send");
+                if mode == Mode::RawTouch {
+                    let mut s = publisher.loan_slice(len.max(8)).expect("loan");
+                    s.payload_mut()[..8].copy_from_slice(&seq.to_le_bytes());
+                    s.send().expect("send");
+                } else {
+                    payload.resize(len.max(8), 0);
+                    payload[..8].copy_from_slice(&seq.to_le_bytes());
+                    let s = publisher.loan_slice_uninit(len.max(8)).expect("loan");
+                    s.write_from_slice(&payload).send().expect("send");
+                }
             }),
             recv: Box::new(move || {
                 subscriber
@@ -234,6 +250,31 @@ fn throughput(mode: Mode, len: usize, n: usize, tag: &str) -> f64 {
     n as f64 / elapsed.as_secs_f64()
 }
 
+/// The raw crypto of one signed one-way trip, without any transport: sign and verify an
+/// N-byte envelope and a 64-byte one (the pong), halved; microseconds, sorted.
+fn raw_sign_verify(len: usize, rounds: usize) -> Vec<f64> {
+    let key = NodeKey::from_seed(&[7; 32]);
+    let mut trust = TrustStore::new();
+    trust.add_publisher(key.public());
+    let limits = Limits::default();
+    let (ping, pong) = (vec![0x5au8; len], vec![0xa5u8; 64]);
+    let mut samples = Vec::with_capacity(rounds);
+    for i in 0..rounds + 50 {
+        let t = Instant::now();
+        for payload in [&ping, &pong] {
+            let wire = unsigned(i as u64 + 1, payload).sign(&key).into_inner();
+            let env =
+                Envelope::parse(std::hint::black_box(wire.as_slice()), &limits).expect("parse");
+            assert!(env.verify(&trust).is_ok(), "signed by a trusted key");
+        }
+        if i >= 50 {
+            samples.push(t.elapsed().as_secs_f64() * 1e6 / 2.0);
+        }
+    }
+    samples.sort_by(f64::total_cmp);
+    samples
+}
+
 fn rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -283,23 +324,69 @@ fn main() {
         return;
     }
     let modes = [
-        (Mode::Raw, "raw iceoryx2"),
-        (Mode::Unsigned, "OMNI-MESH unsigned"),
-        (Mode::Signed, "OMNI-MESH signed"),
+        (Mode::Raw, "raw"),
+        (Mode::RawTouch, "rawtouch"),
+        (Mode::Unsigned, "unsigned"),
+        (Mode::Signed, "signed"),
     ];
     println!("| payload | path | one-way p50 (us) | one-way p99 (us) | throughput (msg/s) |");
     println!("|---|---|---|---|---|");
+    let mut ratios = Vec::new();
+    // OMNI_BENCH_SIZES=64,4096 limits the run to those payload sizes.
+    let only: Option<Vec<usize>> = std::env::var("OMNI_BENCH_SIZES")
+        .ok()
+        .map(|v| v.split(',').filter_map(|n| n.trim().parse().ok()).collect());
+    // OMNI_BENCH_PATHS=raw,unsigned,signed,crypto limits the run to those paths.
+    let paths: Option<Vec<String>> = std::env::var("OMNI_BENCH_PATHS")
+        .ok()
+        .map(|v| v.split(',').map(|p| p.trim().to_owned()).collect());
     for (len, label, rounds) in SIZES {
+        if only.as_ref().is_some_and(|o| !o.contains(&len)) {
+            continue;
+        }
+        let mut p50 = [0.0; 4];
         for (k, (mode, name)) in modes.iter().enumerate() {
+            if paths.as_ref().is_some_and(|o| !o.iter().any(|p| p == name)) {
+                continue;
+            }
             let lat = latency(*mode, len, rounds, &format!("l{len}{k}"));
             let tp = throughput(*mode, len, rounds * 3, &format!("t{len}{k}"));
             println!(
-                "| {label} | {name} | {:.2} | {:.2} | {:.0} |",
+                "| {label} | {} | {:.2} | {:.2} | {:.0} |",
+                match mode {
+                    Mode::Raw => "raw iceoryx2 (payload copied in)",
+                    Mode::RawTouch => "raw iceoryx2 (zeroed loan, 8 B written)",
+                    Mode::Unsigned => "OMNI-MESH unsigned (development)",
+                    Mode::Signed => "OMNI-MESH signed",
+                },
                 percentile(&lat, 0.5),
                 percentile(&lat, 0.99),
                 tp
             );
+            p50[k] = percentile(&lat, 0.5);
         }
+        if paths
+            .as_ref()
+            .is_some_and(|o| !o.iter().any(|p| p == "crypto"))
+        {
+            continue;
+        }
+        let crypto = raw_sign_verify(len, rounds);
+        println!(
+            "| {label} | raw sign+verify, no transport | {:.2} | {:.2} | - |",
+            percentile(&crypto, 0.5),
+            percentile(&crypto, 0.99)
+        );
+        ratios.push(format!(
+            "{label}: unsigned / raw iceoryx2 = {:.2}x (/ zeroed-loan floor = {:.2}x); signed / raw sign+verify = {:.2}x",
+            p50[2] / p50[0],
+            p50[2] / p50[1],
+            p50[3] / percentile(&crypto, 0.5)
+        ));
+    }
+    println!("\np50 ratios:");
+    for r in &ratios {
+        println!("- {r}");
     }
     let (before, after) = idle_node_rss();
     println!("\nidle node with 10 topics (publisher + subscriber each): RSS {} KiB before, {} KiB after ({} KiB added)", before, after, after.saturating_sub(before));

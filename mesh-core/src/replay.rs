@@ -149,7 +149,11 @@ impl ReplayWindow {
 /// Replay windows for every (publisher, topic) pair seen.
 #[derive(Debug, Default)]
 pub struct ReplayGuard {
-    windows: HashMap<([u8; 32], TopicId), ReplayWindow>,
+    windows: Vec<(([u8; 32], TopicId), ReplayWindow)>,
+    index: HashMap<([u8; 32], TopicId), usize>,
+    /// The stream checked last: a subscriber mostly sees one publisher at a time, so it is
+    /// compared first, before hashing a 40-byte key.
+    last: usize,
 }
 
 impl ReplayGuard {
@@ -161,10 +165,16 @@ impl ReplayGuard {
         epoch: u64,
         sequence: u64,
     ) -> SeqVerdict {
-        self.windows
-            .entry((publisher, topic))
-            .or_default()
-            .check(epoch, sequence)
+        let key = (publisher, topic);
+        let slot = match self.windows.get(self.last) {
+            Some((k, _)) if *k == key => self.last,
+            _ => *self.index.entry(key).or_insert_with(|| {
+                self.windows.push((key, ReplayWindow::default()));
+                self.windows.len() - 1
+            }),
+        };
+        self.last = slot;
+        self.windows[slot].1.check(epoch, sequence)
     }
 }
 

@@ -44,6 +44,14 @@ pub enum BuildError {
         /// Buffer length.
         len: usize,
     },
+    /// A frame writer stopped before filling the frame it loaned (nothing was published).
+    #[error("frame incomplete: {written} of {len} bytes written")]
+    Incomplete {
+        /// Bytes written from the start of the frame.
+        written: usize,
+        /// Frame length.
+        len: usize,
+    },
 }
 
 impl Envelope<Unsigned> {

@@ -7,6 +7,7 @@
 mod executor;
 mod metrics;
 pub mod names;
+mod publisher;
 mod pubsub;
 mod service;
 
@@ -15,7 +16,8 @@ use std::sync::Arc;
 pub use executor::Executor;
 pub use metrics::{DropLabels, DropReason, NodeMetrics, TopicLabels};
 pub use pubsub::{
-    FrameBuf, MeshMessage, NodeError, PublishError, Publisher, ReceiveError, Sample, Subscriber,
+    ArchiveSink, FrameBuf, MeshMessage, NodeError, PublishError, Publisher, ReceiveError, Sample,
+    Subscriber,
 };
 pub use service::{CallError, ServeError, ServiceClient, ServiceServer};
 

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use mesh_msg_runtime::rkyv::api::high::{HighSerializer, HighValidator};
 use mesh_msg_runtime::rkyv::bytecheck::CheckBytes;
 use mesh_msg_runtime::rkyv::rancor::Error as RkyvError;
-use mesh_msg_runtime::rkyv::ser::allocator::{Arena, ArenaHandle};
+use mesh_msg_runtime::rkyv::ser::allocator::ArenaHandle;
 use mesh_msg_runtime::rkyv::util::AlignedVec;
 use mesh_msg_runtime::rkyv::{self, Archive, Portable, Serialize};
 use mesh_msg_runtime::{BoundsError, Message};
@@ -19,19 +19,20 @@ use mesh_msg_runtime::{BoundsError, Message};
 use super::names::NameError;
 use super::Node;
 use crate::envelope::Envelope;
-use crate::envelope::{seal_unsigned_in_place, sign_in_place, EnvelopeFields, TopicId, Verified};
-use crate::envelope::{HEADER_LEN, SIGNATURE_LEN};
-use crate::identity::{Did, NodeKey, PublicKey};
+use crate::envelope::{TopicId, Verified};
+use crate::identity::{Did, PublicKey};
 use crate::replay::{ReplayGuard, SeqVerdict};
 use crate::security::{PeerId, Receiver, Reject, Route, SecurityPolicy};
-use crate::transport::{ChannelSpec, FramePublisher, FrameSubscriber, Transport};
+use crate::transport::{ChannelSpec, FrameSubscriber, Transport};
+
+pub use super::publisher::{ArchiveSink, Publisher};
 
 /// A generated message type usable on mesh topics: a [`Message`] that rkyv serializes and
 /// validates.
 pub trait MeshMessage:
     Message
     + Archive<Archived = Self::Zc>
-    + for<'a> Serialize<HighSerializer<AlignedVec, ArenaHandle<'a>, RkyvError>>
+    + for<'s, 'b, 'a> Serialize<HighSerializer<ArchiveSink<'s, 'b>, ArenaHandle<'a>, RkyvError>>
 {
     /// The archived (zero-copy) form.
     type Zc: Portable + for<'a> CheckBytes<HighValidator<'a, RkyvError>>;
@@ -41,7 +42,7 @@ impl<T> MeshMessage for T
 where
     T: Message
         + Archive
-        + for<'a> Serialize<HighSerializer<AlignedVec, ArenaHandle<'a>, RkyvError>>,
+        + for<'s, 'b, 'a> Serialize<HighSerializer<ArchiveSink<'s, 'b>, ArenaHandle<'a>, RkyvError>>,
     T::Archived: Portable + for<'a> CheckBytes<HighValidator<'a, RkyvError>>,
 {
     type Zc = T::Archived;
@@ -117,7 +118,7 @@ impl<T: Transport> Node<T> {
             .transport
             .publisher(&channel)
             .map_err(|e| NodeError::Transport(boxed(e)))?;
-        Ok(Publisher {
+        Ok(Publisher::new(super::publisher::PublisherParts {
             published: self
                 .metrics
                 .published
@@ -125,16 +126,11 @@ impl<T: Transport> Node<T> {
                     topic: name.clone(),
                 }),
             port,
-            unsigned: None,
             key: Arc::clone(&self.key),
             topic: TopicId::of(&name),
             name,
             epoch: self.epoch,
-            next: 1,
-            scratch: Some(AlignedVec::with_capacity(max_bytes.min(1 << 16))),
-            arena: Arena::new(),
-            _m: PhantomData,
-        })
+        }))
     }
 
     /// A subscriber of `M` on `topic` for messages whose archive is at most `max_bytes`.
@@ -165,114 +161,7 @@ impl<T: Transport> Node<T> {
     }
 }
 
-/// Publishes `M` on one topic.
-pub struct Publisher<M, P> {
-    published: prometheus_client::metrics::counter::Counter,
-    port: P,
-    unsigned: Option<crate::security::DevelopmentMode>,
-    key: Arc<NodeKey>,
-    topic: TopicId,
-    name: String,
-    epoch: u64,
-    next: u64,
-    scratch: Option<AlignedVec>,
-    arena: Arena,
-    _m: PhantomData<fn(M)>,
-}
-
-impl<M, P> std::fmt::Debug for Publisher<M, P> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Publisher")
-            .field("topic", &self.name)
-            .field("next", &self.next)
-            .finish_non_exhaustive()
-    }
-}
-
-impl<M: MeshMessage, P: FramePublisher> Publisher<M, P> {
-    /// The resolved topic name.
-    #[must_use]
-    pub fn topic(&self) -> &str {
-        &self.name
-    }
-
-    /// Validates bounds, serializes into a reused buffer and signs the envelope directly in
-    /// transport memory. No heap allocation once the buffers have grown to the message size.
-    pub fn publish(&mut self, msg: &M) -> Result<(), PublishError> {
-        msg.validate()?;
-        // The whole frame is built in one reused buffer: header space, the archive serialized
-        // right after it, then the signature; the transport copies it once into its memory.
-        let mut frame = self.scratch.take().unwrap_or_default();
-        frame.clear();
-        frame.extend_from_slice(&[0u8; HEADER_LEN]);
-        let mut frame = rkyv::api::high::to_bytes_in_with_alloc::<_, _, RkyvError>(
-            msg,
-            frame,
-            self.arena.acquire(),
-        )
-        .map_err(PublishError::Serialize)?;
-        let fields = EnvelopeFields {
-            topic: self.topic,
-            type_hash: M::TYPE_HASH.value,
-            epoch: self.epoch,
-            sequence: self.next,
-            timestamp_ns: now_ns(),
-        };
-        let sealed = match &self.unsigned {
-            None => {
-                frame.extend_from_slice(&[0u8; SIGNATURE_LEN]);
-                sign_in_place(&mut frame, fields, &self.key, |_| {})
-            }
-            Some(_) => seal_unsigned_in_place(&mut frame, fields, &self.key.public(), |_| {}),
-        };
-        let result = sealed.map_err(PublishError::Envelope).and_then(|()| {
-            self.port
-                .write_frame_from(&frame)
-                .map_err(|e| PublishError::Transport(boxed(e)))
-        });
-        self.scratch = Some(frame);
-        result?;
-        self.next += 1;
-        self.published.inc();
-        Ok(())
-    }
-
-    /// The sequence number the next message will carry.
-    #[must_use]
-    pub fn next_sequence(&self) -> u64 {
-        self.next
-    }
-
-    /// Uses `epoch` instead of the node's (service clients: one epoch per instance).
-    pub(crate) fn set_epoch(&mut self, epoch: u64) {
-        self.epoch = epoch;
-    }
-
-    /// Publishes with an explicit sequence number (service replies carry their request's).
-    pub(crate) fn publish_as(&mut self, msg: &M, sequence: u64) -> Result<(), PublishError> {
-        self.next = sequence;
-        self.publish(msg)
-    }
-
-    /// Development mode only: publish without signatures (logged and counted by receivers).
-    pub fn unsigned(mut self, dev: crate::security::DevelopmentMode) -> Self {
-        self.unsigned = Some(dev);
-        self
-    }
-
-    /// Serves late joiners; call periodically while idle.
-    pub fn update(&mut self) -> Result<(), PublishError> {
-        self.port
-            .update()
-            .map_err(|e| PublishError::Transport(boxed(e)))
-    }
-}
-
-fn now_ns() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
-}
+pub(crate) use super::publisher::now_ns;
 
 /// Receives `M` on one topic.
 pub struct Subscriber<M, S> {
@@ -425,14 +314,20 @@ impl<M: MeshMessage, S: FrameSubscriber> Subscriber<M, S> {
         &mut self,
         timeout: Duration,
     ) -> Result<Option<Sample<M, S::Frame>>, ReceiveError> {
-        let deadline = Instant::now() + timeout;
+        // The clock is read only once the queue is found empty with time left to wait, so a
+        // polling `try_recv` loop costs no clock reads.
+        let mut deadline = None;
         loop {
             let Some(frame) = self
                 .port
                 .try_recv()
                 .map_err(|e| ReceiveError::Transport(boxed(e)))?
             else {
+                if timeout.is_zero() {
+                    return Ok(None);
+                }
                 let now = Instant::now();
+                let deadline = *deadline.get_or_insert(now + timeout);
                 if now >= deadline {
                     return Ok(None);
                 }

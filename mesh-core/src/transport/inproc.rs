@@ -6,8 +6,9 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Condvar, Mutex, Weak};
 use std::time::Duration;
 
-use super::{ChannelSpec, FramePublisher, FrameSubscriber, Transport};
+use super::{ChannelSpec, FramePublisher, FrameSubscriber, FrameWriter, Transport};
 use crate::envelope::BuildError;
+use mesh_msg_runtime::rkyv::ser::Positional as _;
 
 /// Errors of the in-process transport.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -118,21 +119,24 @@ impl Transport for InProcTransport {
 impl FramePublisher for InProcPublisher {
     type Error = InProcError;
 
-    fn write_frame(
+    fn write_frame_with(
         &mut self,
         len: usize,
-        fill: &mut dyn FnMut(&mut [u8]),
+        fill: &mut dyn FnMut(&mut FrameWriter<'_>),
     ) -> Result<(), InProcError> {
         let max = self.channel.spec.max_frame_bytes;
         if len > max {
-            return Err(InProcError::Frame {
-                len,
-                max,
-                cause: None,
-            });
+            return Err(self.frame_error(len, None));
         }
         let mut buf = vec![0u8; len];
-        fill(&mut buf);
+        let written = {
+            let mut writer = FrameWriter::from(buf.as_mut_slice());
+            fill(&mut writer);
+            writer.pos()
+        };
+        if written != len {
+            return Err(self.frame_error(len, Some(BuildError::Incomplete { written, len })));
+        }
         let frame: Arc<[u8]> = buf.into();
         // History and the fan-out list change together under the subscribers lock, so a
         // subscriber joining now gets the frame exactly once (from history or from fan-out).

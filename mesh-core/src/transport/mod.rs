@@ -21,6 +21,24 @@ pub mod shm;
 use std::time::{Duration, Instant};
 
 use crate::envelope::{sign_in_place, signed_len, BuildError, Envelope, EnvelopeFields, Sendable};
+use mesh_msg_runtime::rkyv::rancor::Error as RkyvError;
+use mesh_msg_runtime::rkyv::ser::Writer;
+
+/// Writes a frame into loaned transport memory from its start (rkyv's bounded buffer
+/// writer): what it has written is initialised, and its position says how far that goes.
+pub use mesh_msg_runtime::rkyv::ser::writer::Buffer as FrameWriter;
+
+/// Appends `n` zero bytes.
+pub(crate) fn write_zeros(writer: &mut FrameWriter<'_>, n: usize) -> Result<(), RkyvError> {
+    const ZEROS: [u8; 4096] = [0; 4096];
+    let mut left = n;
+    while left > 0 {
+        let chunk = left.min(ZEROS.len());
+        Writer::<RkyvError>::write(writer, &ZEROS[..chunk])?;
+        left -= chunk;
+    }
+    Ok(())
+}
 use crate::identity::NodeKey;
 
 /// What a channel (one topic) needs from a transport.
@@ -77,19 +95,40 @@ pub trait FramePublisher {
     /// Errors of this transport.
     type Error: std::error::Error + Send + Sync + 'static;
 
-    /// Transport primitive: gives `fill` a `len`-byte buffer in transport memory, then
-    /// publishes it. Called only by the provided methods below, which write envelopes.
+    /// Transport primitive: loans `len` bytes of transport memory, uninitialised, and lets
+    /// `fill` write the frame from its start through a [`FrameWriter`], which tracks what has
+    /// been written. The frame is published only if exactly `len` bytes were written;
+    /// otherwise the loan is returned unpublished and [`BuildError::Incomplete`] reported.
+    /// Called only by the provided methods below and by typed publishers, which write
+    /// envelopes.
+    #[doc(hidden)]
+    fn write_frame_with(
+        &mut self,
+        len: usize,
+        fill: &mut dyn FnMut(&mut FrameWriter<'_>),
+    ) -> Result<(), Self::Error>;
+
+    /// Transport primitive: gives `fill` a zeroed `len`-byte buffer in transport memory,
+    /// then publishes it.
     #[doc(hidden)]
     fn write_frame(
         &mut self,
         len: usize,
         fill: &mut dyn FnMut(&mut [u8]),
-    ) -> Result<(), Self::Error>;
+    ) -> Result<(), Self::Error> {
+        self.write_frame_with(len, &mut |writer| {
+            if write_zeros(writer, len).is_ok() {
+                fill(writer);
+            }
+        })
+    }
 
     /// Transport primitive: publishes a complete frame by copying it into transport memory.
     #[doc(hidden)]
     fn write_frame_from(&mut self, frame: &[u8]) -> Result<(), Self::Error> {
-        self.write_frame(frame.len(), &mut |buf| buf.copy_from_slice(frame))
+        self.write_frame_with(frame.len(), &mut |writer| {
+            let _ = Writer::<RkyvError>::write(writer, frame);
+        })
     }
 
     /// Serves subscribers that joined since the last frame (e.g. history for late joiners);

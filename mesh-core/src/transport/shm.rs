@@ -18,8 +18,9 @@ use iceoryx2::sample::Sample;
 use iceoryx2::service::builder::event::EventOpenOrCreateError;
 use iceoryx2::service::builder::publish_subscribe::PublishSubscribeOpenOrCreateError;
 
-use super::{ChannelSpec, FramePublisher, FrameSubscriber, Transport};
+use super::{ChannelSpec, FramePublisher, FrameSubscriber, FrameWriter, Transport};
 use crate::envelope::BuildError;
+use mesh_msg_runtime::rkyv::ser::Positional as _;
 
 /// Errors of the shared-memory transport, one variant per failing step.
 #[derive(Debug, thiserror::Error)]
@@ -152,6 +153,8 @@ impl ShmTransport {
             .node
             .service_builder(&data)
             .publish_subscribe::<[u8]>()
+            // Archives in frames start 8-aligned after the 152-byte header when the frame
+            // itself is 16-aligned, so subscribers read them in place.
             .max_publishers(ports)
             .max_subscribers(ports)
             .subscriber_max_buffer_size(spec.queue_depth.max(1))
@@ -259,39 +262,35 @@ impl Transport for ShmTransport {
 impl FramePublisher for ShmPublisher {
     type Error = ShmError;
 
-    fn write_frame(&mut self, len: usize, fill: &mut dyn FnMut(&mut [u8])) -> Result<(), ShmError> {
+    fn write_frame_with(
+        &mut self,
+        len: usize,
+        fill: &mut dyn FnMut(&mut FrameWriter<'_>),
+    ) -> Result<(), ShmError> {
         if len > self.max {
-            return Err(ShmError::Frame {
-                len,
-                max: self.max,
-                cause: None,
-            });
+            return Err(self.frame_error(len, None));
         }
-        // The sample lives in shared memory: the frame is written where subscribers read it.
-        let mut sample = self.publisher.loan_slice(len).map_err(ShmError::Loan)?;
-        fill(sample.payload_mut());
-        sample.send().map_err(ShmError::Send)?;
-        self.notifier.notify().map_err(ShmError::Notify)?;
-        Ok(())
-    }
-
-    fn write_frame_from(&mut self, frame: &[u8]) -> Result<(), ShmError> {
-        if frame.len() > self.max {
-            return Err(ShmError::Frame {
-                len: frame.len(),
-                max: self.max,
-                cause: None,
-            });
-        }
-        // One copy into the uninitialised loan: no zeroing first.
-        let sample = self
+        // The loan is uninitialised shared memory: the frame is written once, where
+        // subscribers read it, with no zeroing first.
+        let mut sample = self
             .publisher
-            .loan_slice_uninit(frame.len())
+            .loan_slice_uninit(len)
             .map_err(ShmError::Loan)?;
-        sample
-            .write_from_slice(frame)
-            .send()
-            .map_err(ShmError::Send)?;
+        let written = {
+            let mut writer = FrameWriter::from(sample.payload_mut());
+            fill(&mut writer);
+            writer.pos()
+        };
+        if written != len {
+            // Dropping the loan returns it unpublished.
+            return Err(self.frame_error(len, Some(BuildError::Incomplete { written, len })));
+        }
+        // SAFETY: the writer initialised bytes `0..written` of the `len`-byte loan (rkyv's
+        // `Buffer` only advances its position over bytes it copied in), and `written == len`,
+        // so every byte of the payload is initialised.
+        #[allow(unsafe_code)]
+        let sample = unsafe { sample.assume_init() };
+        sample.send().map_err(ShmError::Send)?;
         self.notifier.notify().map_err(ShmError::Notify)?;
         Ok(())
     }

@@ -1,0 +1,108 @@
+//! CPU cost of one message through our shared-memory path, in one thread (no hand-off, no
+//! waiting): publish then receive a 64-byte `UInt8MultiArray`, beside raw iceoryx2 doing the
+//! same loan/send/receive of a 64-byte slice, in the same run. Unsigned (development mode)
+//! so the numbers show the middleware's own per-message work, not the crypto.
+//!
+//! Run: `cargo bench -p mesh-benches --bench node_path`.
+
+// criterion_group! generates undocumented public functions.
+#![allow(missing_docs)]
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use iceoryx2::prelude::*;
+use mesh_core::identity::NodeKey;
+use mesh_core::node::Node;
+use mesh_core::security::{SecurityConfig, SecurityMode};
+use mesh_core::transport::shm::ShmTransport;
+use omni_msgs::std_msgs::msg::UInt8MultiArray;
+
+fn prefix(tag: &str) -> String {
+    format!("ompath{}{tag}_", std::process::id())
+}
+
+fn raw(c: &mut Criterion) {
+    let mut config = Config::global_config().clone();
+    config.global.prefix = FileName::new(prefix("raw").as_bytes()).expect("prefix");
+    let node = NodeBuilder::new()
+        .config(&config)
+        .create::<ipc::Service>()
+        .expect("node");
+    let service = node
+        .service_builder(&ServiceName::new("/path/raw").expect("name"))
+        .publish_subscribe::<[u8]>()
+        .max_publishers(8)
+        .max_subscribers(8)
+        .subscriber_max_buffer_size(8)
+        .open_or_create()
+        .expect("service");
+    let publisher = service
+        .publisher_builder()
+        .initial_max_slice_len(1024)
+        .create()
+        .expect("publisher");
+    let subscriber = service
+        .subscriber_builder()
+        .buffer_size(8)
+        .create()
+        .expect("subscriber");
+    let payload = [7u8; 64];
+    c.bench_function("node_path/raw_iceoryx2_64B", |b| {
+        b.iter(|| {
+            let s = publisher.loan_slice_uninit(64).expect("loan");
+            s.write_from_slice(&payload).send().expect("send");
+            let r = subscriber.receive().expect("receive").expect("a sample");
+            criterion::black_box(r.payload()[0])
+        });
+    });
+}
+
+fn ours(c: &mut Criterion) {
+    let security = SecurityConfig {
+        mode: SecurityMode::Development,
+        ..SecurityConfig::default()
+    };
+    let node = Node::builder(
+        "path",
+        ShmTransport::with_prefix(&prefix("ours")).expect("shm"),
+    )
+    .key(NodeKey::from_seed(&[1; 32]))
+    .security(security)
+    .build()
+    .expect("node");
+    let dev = node.policy().development_mode().expect("development");
+    let mut publisher = node
+        .publisher::<UInt8MultiArray>("/path/ours", 1024)
+        .expect("publisher")
+        .unsigned(dev);
+    let mut subscriber = node
+        .subscriber::<UInt8MultiArray>("/path/ours", 1024)
+        .expect("subscriber")
+        .zero_copy(true);
+    let msg = UInt8MultiArray {
+        data: vec![7; 64],
+        ..Default::default()
+    };
+    c.bench_function("node_path/omni_mesh_unsigned_64B", |b| {
+        b.iter(|| {
+            publisher.publish(&msg).expect("publish");
+            let s = subscriber.try_recv().expect("receive").expect("a sample");
+            criterion::black_box(s.data[0])
+        });
+    });
+}
+
+fn cleanup(_: &mut Criterion) {
+    let mine = format!("ompath{}", std::process::id());
+    for e in std::fs::read_dir("/dev/shm")
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        if e.file_name().to_string_lossy().starts_with(&mine) {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
+criterion_group!(benches, raw, ours, cleanup);
+criterion_main!(benches);
