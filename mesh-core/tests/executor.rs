@@ -5,12 +5,14 @@ mod common;
 use std::cell::{Cell, RefCell};
 use std::time::{Duration, Instant};
 
+use mesh_core::identity::NodeKey;
 use mesh_core::node::{Executor, Node};
 use mesh_core::security::{SecurityConfig, SecurityMode, TrustStore};
 use mesh_core::transport::inproc::InProcTransport;
 use mesh_core::transport::Transport;
 use omni_msgs::geometry_msgs::msg::{Point, Pose};
 use omni_msgs::std_msgs::msg::String as StringMsg;
+use omni_msgs::std_srvs::srv::{SetBool, SetBoolRequest, SetBoolResponse};
 
 fn listener<T: Transport>(t: T, trusted: &Node<T>) -> Node<T> {
     let mut trust = TrustStore::new();
@@ -102,7 +104,6 @@ fn callbacks_of_several_subscriptions_and_a_timer_publisher() {
 #[cfg(feature = "shm")]
 #[test]
 fn a_subscription_over_shared_memory_is_served_by_spin_once() {
-    use mesh_core::identity::NodeKey;
     use mesh_core::transport::shm::ShmTransport;
     let prefix = format!("omexec{}_", std::process::id());
     let seed = [8u8; 32];
@@ -148,5 +149,157 @@ fn a_subscription_over_shared_memory_is_served_by_spin_once() {
     drop(exec);
     publisher_thread.join().unwrap();
     assert_eq!(got.into_inner(), ["w1", "w2", "w3"]);
+    common::remove_shm_prefix(&prefix);
+}
+
+/// Lightweight security trusting `keys`.
+fn trusting(keys: &[&NodeKey]) -> (SecurityConfig, TrustStore) {
+    let mut trust = TrustStore::new();
+    for k in keys {
+        trust.add_publisher(k.public());
+    }
+    let security = SecurityConfig {
+        mode: SecurityMode::Lightweight,
+        ..SecurityConfig::default()
+    };
+    (security, trust)
+}
+
+#[test]
+fn a_service_callback_answers_calls_from_another_thread() {
+    let t = InProcTransport::new();
+    let (server_key, client_key) = (NodeKey::from_seed(&[21; 32]), NodeKey::from_seed(&[22; 32]));
+    let (security, trust) = trusting(&[&server_key, &client_key]);
+    let server_node = Node::builder("server", t.clone())
+        .key(server_key)
+        .security(security.clone())
+        .trust(trust.clone())
+        .build()
+        .unwrap();
+    let client_node = Node::builder("client", t)
+        .key(client_key)
+        .security(security)
+        .trust(trust)
+        .build()
+        .unwrap();
+    let mut client = client_node.client::<SetBool>("/arm", 1024).unwrap();
+    let served = Cell::new(0);
+    let mut exec = Executor::new();
+    exec.service(
+        server_node.service::<SetBool>("/arm", 1024).unwrap(),
+        |req| {
+            served.set(served.get() + 1);
+            SetBoolResponse {
+                success: req.data,
+                message: format!("from {}", req.sender()),
+            }
+        },
+    );
+    let caller = std::thread::spawn(move || {
+        (0..3)
+            .map(|i| {
+                let reply = client
+                    .call(&SetBoolRequest { data: i % 2 == 0 }, Duration::from_secs(5))
+                    .unwrap();
+                (reply.success, reply.message.as_str().to_owned())
+            })
+            .collect::<Vec<_>>()
+    });
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while served.get() < 3 && Instant::now() < deadline {
+        exec.spin_once(Duration::from_millis(100)).unwrap();
+    }
+    let replies = caller.join().unwrap();
+    let client_did = client_node.did().to_string();
+    assert_eq!(served.get(), 3);
+    for (i, (success, message)) in replies.into_iter().enumerate() {
+        assert_eq!(success, i % 2 == 0);
+        assert_eq!(
+            message,
+            format!("from {client_did}"),
+            "the server saw the verified caller"
+        );
+    }
+}
+
+#[cfg(feature = "shm")]
+#[test]
+fn threaded_executor_runs_callbacks_on_named_threads_over_shared_memory() {
+    use std::sync::{Arc, Mutex};
+
+    use mesh_core::node::ThreadedExecutor;
+    use mesh_core::transport::shm::ThreadSafeShmTransport;
+
+    let prefix = format!("omthr{}_", std::process::id());
+    let key = NodeKey::from_seed(&[23; 32]);
+    let (security, trust) = trusting(&[&key]);
+    // Services borrow their node: a node that lives for the whole process.
+    let node: &'static Node<ThreadSafeShmTransport> = Box::leak(Box::new(
+        Node::builder(
+            "worker",
+            ThreadSafeShmTransport::with_prefix_flavour(&prefix).unwrap(),
+        )
+        .key(key)
+        .security(security)
+        .trust(trust)
+        // Lossless: a worker stalled by a loaded machine slows the timer, never drops.
+        .lossless(true)
+        .build()
+        .unwrap(),
+    ));
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let mut exec = ThreadedExecutor::new(2).thread_prefix("omtest");
+    // Worker 0 publishes on a timer, worker 1 receives and serves.
+    let mut publisher = node.publisher::<StringMsg>("/chatter", 1024).unwrap();
+    let mut count = 0;
+    exec.in_group(Some(0))
+        .timer(Duration::from_millis(5), move || {
+            count += 1;
+            publisher
+                .publish(&StringMsg {
+                    data: format!("tick {count}"),
+                })
+                .unwrap();
+        });
+    let sink = Arc::clone(&seen);
+    exec.in_group(Some(1)).subscription(
+        node.subscriber::<StringMsg>("/chatter", 1024).unwrap(),
+        move |s| {
+            let thread = std::thread::current().name().unwrap_or("?").to_owned();
+            sink.lock()
+                .unwrap()
+                .push((s.data.as_str().to_owned(), thread));
+        },
+    );
+    exec.service(node.service::<SetBool>("/arm", 1024).unwrap(), |req| {
+        SetBoolResponse {
+            success: !req.data,
+            message: std::thread::current().name().unwrap_or("?").to_owned(),
+        }
+    });
+    let running = exec.start().unwrap();
+    assert_eq!(running.thread_names(), ["omtest-0", "omtest-1"]);
+    let mut client = node.client::<SetBool>("/arm", 1024).unwrap();
+    let reply = client
+        .call(&SetBoolRequest { data: false }, Duration::from_secs(5))
+        .unwrap();
+    assert!(reply.success);
+    assert_eq!(
+        reply.message.as_str(),
+        "omtest-1",
+        "services run on their group's worker"
+    );
+    drop(reply);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while seen.lock().unwrap().len() < 5 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    running.stop().unwrap();
+    let seen = seen.lock().unwrap();
+    assert!(seen.len() >= 5, "received {}", seen.len());
+    for (k, (text, thread)) in seen.iter().enumerate() {
+        assert_eq!(text, &format!("tick {}", k + 1), "in order, none lost");
+        assert_eq!(thread, "omtest-1");
+    }
     common::remove_shm_prefix(&prefix);
 }

@@ -236,6 +236,30 @@ fn shm_point_cloud_is_read_in_place() {
     assert!(!copied.in_place());
     assert_eq!(copied.data.len(), 1 << 20);
     drop((sample, copied, private));
+    // Edit the archived cloud in shared memory before it is signed: the signature covers the
+    // edit, and the subscriber reads it in place.
+    publisher
+        .loan(&cloud, |archived| {
+            use mesh_msg_runtime::rkyv::{munge::munge, vec::ArchivedVec};
+            use omni_msgs::sensor_msgs::msg::ArchivedPointCloud2;
+            // munge's field projection expands to an `unsafe` block (sound: it only
+            // projects the sealed reference onto a field).
+            #[allow(unsafe_code)]
+            let data = {
+                munge!(let ArchivedPointCloud2 { data, .. } = archived);
+                data
+            };
+            ArchivedVec::as_slice_seal(data).unseal()[..4].copy_from_slice(&[1, 2, 3, 4]);
+        })
+        .unwrap();
+    let edited = sub
+        .recv_timeout(Duration::from_secs(5))
+        .unwrap()
+        .expect("the edited cloud arrives, signature verified");
+    assert_eq!(&edited.data[..5], &[1, 2, 3, 4, 7]);
+    assert_eq!(edited.sender(), talker.did());
+    assert_eq!(sub.dropped(), (0, 0));
+    drop(edited);
     drop((sub, publisher, talker, listener));
     common::remove_shm_prefix(&prefix);
 }

@@ -1,4 +1,5 @@
-//! A single-threaded executor: timers and subscription callbacks on one thread.
+//! A single-threaded executor: timers, subscription callbacks and service handlers on one
+//! thread ([`super::ThreadedExecutor`] runs several of them on named threads).
 //!
 //! `spin_once` runs every due timer, then hands every waiting sample to its callback, then —
 //! if nothing was ready — blocks until the next timer is due, a sample may have arrived, or the
@@ -8,10 +9,25 @@
 
 use std::time::{Duration, Instant};
 
-use super::pubsub::{MeshMessage, ReceiveError, Sample, Subscriber};
-use crate::transport::FrameSubscriber;
+use mesh_msg_runtime::Service;
 
-type Poll<'a> = Box<dyn FnMut(Duration) -> Result<usize, ReceiveError> + 'a>;
+use super::pubsub::{MeshMessage, ReceiveError, Sample, Subscriber};
+use super::service::{ServeError, ServiceServer};
+use crate::transport::{FrameSubscriber, Transport};
+
+/// Spinning stopped on an error (rejected frames are not errors: they are counted).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SpinError {
+    /// A subscription's transport failed.
+    #[error(transparent)]
+    Receive(#[from] ReceiveError),
+    /// A service could not receive a request or send its reply.
+    #[error(transparent)]
+    Serve(#[from] ServeError),
+}
+
+type Poll<'a> = Box<dyn FnMut(Duration) -> Result<usize, SpinError> + 'a>;
 
 struct Timer<'a> {
     period: Duration,
@@ -68,8 +84,35 @@ impl<'a> Executor<'a> {
         self.subscriptions.push(Box::new(move |wait| {
             let mut handled = 0;
             let mut timeout = wait;
-            while let Some(sample) = subscriber.recv_timeout(timeout)? {
+            while let Some(sample) = subscriber
+                .recv_timeout(timeout)
+                .map_err(SpinError::Receive)?
+            {
                 callback(sample);
+                handled += 1;
+                timeout = Duration::ZERO;
+            }
+            Ok(handled)
+        }));
+    }
+
+    /// Answers every request to `server` with `handler`, which sees the verified request
+    /// (and its sender DID) and returns the response.
+    pub fn service<S, T>(
+        &mut self,
+        mut server: ServiceServer<'a, S, T>,
+        mut handler: impl FnMut(&Sample<S::Request, <T::Subscriber as FrameSubscriber>::Frame>) -> S::Response
+            + 'a,
+    ) where
+        S: Service + 'a,
+        S::Request: MeshMessage,
+        S::Response: MeshMessage,
+        T: Transport + 'a,
+    {
+        self.subscriptions.push(Box::new(move |wait| {
+            let mut handled = 0;
+            let mut timeout = wait;
+            while server.serve_once(timeout, &mut handler)? {
                 handled += 1;
                 timeout = Duration::ZERO;
             }
@@ -96,7 +139,7 @@ impl<'a> Executor<'a> {
 
     /// Runs what is ready, waiting up to `timeout` for something to become ready. Returns how
     /// many callbacks ran.
-    pub fn spin_once(&mut self, timeout: Duration) -> Result<usize, ReceiveError> {
+    pub fn spin_once(&mut self, timeout: Duration) -> Result<usize, SpinError> {
         let deadline = Instant::now() + timeout;
         loop {
             let mut ran = self.run_timers();
@@ -136,7 +179,7 @@ impl<'a> Executor<'a> {
     }
 
     /// Spins until `duration` has passed.
-    pub fn spin_for(&mut self, duration: Duration) -> Result<(), ReceiveError> {
+    pub fn spin_for(&mut self, duration: Duration) -> Result<(), SpinError> {
         let end = Instant::now() + duration;
         while Instant::now() < end {
             self.spin_once(end.saturating_duration_since(Instant::now()))?;

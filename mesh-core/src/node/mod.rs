@@ -10,16 +10,18 @@ pub mod names;
 mod publisher;
 mod pubsub;
 mod service;
+mod threaded;
 
 use std::sync::Arc;
 
-pub use executor::Executor;
+pub use executor::{Executor, SpinError};
 pub use metrics::{DropLabels, DropReason, NodeMetrics, TopicLabels};
 pub use pubsub::{
     ArchiveSink, FrameBuf, MeshMessage, NodeError, PublishError, Publisher, ReceiveError, Sample,
     Subscriber,
 };
 pub use service::{CallError, ServeError, ServiceClient, ServiceServer};
+pub use threaded::{RunningExecutor, ThreadedError, ThreadedExecutor};
 
 use crate::identity::{Did, NodeKey};
 use crate::security::{SecurityConfig, SecurityMode, SecurityPolicy, TrustStore};

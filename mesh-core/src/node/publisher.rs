@@ -141,9 +141,14 @@ impl<M: MeshMessage, P: FramePublisher> Publisher<M, P> {
     /// let frame = UInt8MultiArray { data: vec![0; 640 * 480], ..Default::default() };
     /// publisher
     ///     .loan(&frame, |archived| {
-    ///         // Project the sealed archive onto its `data` field, then write the pixels
-    ///         // in transport memory.
-    ///         munge!(let ArchivedUInt8MultiArray { data, .. } = archived);
+    ///         // Project the sealed archive onto its `data` field (rkyv's `munge!`; it
+    ///         // expands to an `unsafe` block, so crates that deny `unsafe_code` allow it
+    ///         // here), then write the pixels in transport memory.
+    ///         #[allow(unsafe_code)]
+    ///         let data = {
+    ///             munge!(let ArchivedUInt8MultiArray { data, .. } = archived);
+    ///             data
+    ///         };
     ///         let pixels = ArchivedVec::as_slice_seal(data).unseal();
     ///         pixels[0] = 255;
     ///     })

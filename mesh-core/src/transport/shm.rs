@@ -93,16 +93,30 @@ pub enum ShmError {
     Wait(ListenerWaitError),
 }
 
-type DataFactory =
-    iceoryx2::service::port_factory::publish_subscribe::PortFactory<ipc::Service, [u8], ()>;
-type EventFactory = iceoryx2::service::port_factory::event::PortFactory<ipc::Service>;
+/// The iceoryx2 service flavours a [`ShmTransport`] can use: [`ipc::Service`] (the default:
+/// ports stay on the thread that made them, no locks) or [`ThreadSafe`] (ports are `Send`
+/// and can move between threads, at the price of locks on every step: 694 ns instead of
+/// 434 ns per 64-byte message published and received in `benches/benches/node_path.rs`).
+pub trait Flavour: Service {}
+impl Flavour for ipc::Service {}
+impl Flavour for ThreadSafe {}
+
+/// iceoryx2's thread-safe inter-process flavour.
+pub use iceoryx2::service::ipc_threadsafe::Service as ThreadSafe;
+
+/// A shared-memory transport whose nodes, publishers and subscribers can move between
+/// threads (for [`crate::node::ThreadedExecutor`] and language bindings).
+pub type ThreadSafeShmTransport = ShmTransport<ThreadSafe>;
+
+type DataFactory<S> = iceoryx2::service::port_factory::publish_subscribe::PortFactory<S, [u8], ()>;
+type EventFactory<S> = iceoryx2::service::port_factory::event::PortFactory<S>;
 
 /// The shared-memory transport of one process.
-pub struct ShmTransport {
-    node: Node<ipc::Service>,
+pub struct ShmTransport<S: Flavour = ipc::Service> {
+    node: Node<S>,
 }
 
-impl std::fmt::Debug for ShmTransport {
+impl<S: Flavour> std::fmt::Debug for ShmTransport<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ShmTransport").finish_non_exhaustive()
     }
@@ -111,12 +125,24 @@ impl std::fmt::Debug for ShmTransport {
 impl ShmTransport {
     /// A transport with iceoryx2's default configuration (files prefixed `iox2_`).
     pub fn new() -> Result<Self, ShmError> {
-        set_log_level_from_env_or(LogLevel::Error);
-        Self::with_config(Config::global_config().clone())
+        Self::new_flavour()
     }
 
     /// A transport whose shared-memory files start with `prefix` (isolates fleets and tests).
     pub fn with_prefix(prefix: &str) -> Result<Self, ShmError> {
+        Self::with_prefix_flavour(prefix)
+    }
+}
+
+impl<S: Flavour> ShmTransport<S> {
+    /// A transport of flavour `S` with iceoryx2's default configuration.
+    pub fn new_flavour() -> Result<Self, ShmError> {
+        set_log_level_from_env_or(LogLevel::Error);
+        Self::with_config(Config::global_config().clone())
+    }
+
+    /// A transport of flavour `S` whose shared-memory files start with `prefix`.
+    pub fn with_prefix_flavour(prefix: &str) -> Result<Self, ShmError> {
         set_log_level_from_env_or(LogLevel::Error);
         let mut config = Config::global_config().clone();
         config.global.prefix = FileName::new(prefix.as_bytes())
@@ -128,11 +154,11 @@ impl ShmTransport {
         // iceoryx2 logs warnings (e.g. "no config file loaded") to stderr; keep only errors
         // unless IOX2_LOG_LEVEL says otherwise.
         set_log_level_from_env_or(LogLevel::Error);
-        remove_dead_nodes(&config);
+        remove_dead_nodes::<S>(&config);
         let node = NodeBuilder::new()
             .config(&config)
             .signal_handling_mode(SignalHandlingMode::Disabled)
-            .create::<ipc::Service>()
+            .create::<S>()
             .map_err(ShmError::Node)?;
         Ok(Self { node })
     }
@@ -146,7 +172,7 @@ impl ShmTransport {
         Ok((data, events))
     }
 
-    fn services(&self, spec: &ChannelSpec) -> Result<(DataFactory, EventFactory), ShmError> {
+    fn services(&self, spec: &ChannelSpec) -> Result<(DataFactory<S>, EventFactory<S>), ShmError> {
         let (data, events) = Self::names(spec)?;
         let ports = spec.max_ports.max(1);
         let pubsub = self
@@ -181,8 +207,8 @@ impl ShmTransport {
 }
 
 /// Removes the shared-memory resources of iceoryx2 nodes whose process died.
-fn remove_dead_nodes(config: &Config) {
-    let _ = Node::<ipc::Service>::list(config, |state| {
+fn remove_dead_nodes<S: Flavour>(config: &Config) {
+    let _ = Node::<S>::list(config, |state| {
         if let NodeState::Dead(view) = state {
             let _ = view.try_remove_stale_resources();
         }
@@ -191,33 +217,33 @@ fn remove_dead_nodes(config: &Config) {
 }
 
 /// Publisher of the shared-memory transport.
-pub struct ShmPublisher {
-    publisher: Publisher<ipc::Service, [u8], ()>,
-    notifier: Notifier<ipc::Service>,
+pub struct ShmPublisher<S: Flavour = ipc::Service> {
+    publisher: Publisher<S, [u8], ()>,
+    notifier: Notifier<S>,
     max: usize,
 }
 
 /// Subscriber of the shared-memory transport.
-pub struct ShmSubscriber {
-    subscriber: Subscriber<ipc::Service, [u8], ()>,
-    listener: Listener<ipc::Service>,
+pub struct ShmSubscriber<S: Flavour = ipc::Service> {
+    subscriber: Subscriber<S, [u8], ()>,
+    listener: Listener<S>,
 }
 
 /// A received frame: the shared-memory sample, read in place.
-pub struct ShmFrame(Sample<ipc::Service, [u8], ()>);
+pub struct ShmFrame<S: Flavour = ipc::Service>(Sample<S, [u8], ()>);
 
-impl AsRef<[u8]> for ShmFrame {
+impl<S: Flavour> AsRef<[u8]> for ShmFrame<S> {
     fn as_ref(&self) -> &[u8] {
         self.0.payload()
     }
 }
 
-impl Transport for ShmTransport {
+impl<S: Flavour> Transport for ShmTransport<S> {
     type Error = ShmError;
-    type Publisher = ShmPublisher;
-    type Subscriber = ShmSubscriber;
+    type Publisher = ShmPublisher<S>;
+    type Subscriber = ShmSubscriber<S>;
 
-    fn publisher(&self, spec: &ChannelSpec) -> Result<ShmPublisher, ShmError> {
+    fn publisher(&self, spec: &ChannelSpec) -> Result<ShmPublisher<S>, ShmError> {
         let (pubsub, event) = self.services(spec)?;
         let backpressure = if spec.lossless {
             BackpressureStrategy::RetryUntilDelivered
@@ -241,7 +267,7 @@ impl Transport for ShmTransport {
         })
     }
 
-    fn subscriber(&self, spec: &ChannelSpec) -> Result<ShmSubscriber, ShmError> {
+    fn subscriber(&self, spec: &ChannelSpec) -> Result<ShmSubscriber<S>, ShmError> {
         let (pubsub, event) = self.services(spec)?;
         let subscriber = pubsub
             .subscriber_builder()
@@ -259,7 +285,7 @@ impl Transport for ShmTransport {
     }
 }
 
-impl FramePublisher for ShmPublisher {
+impl<S: Flavour> FramePublisher for ShmPublisher<S> {
     type Error = ShmError;
 
     fn write_frame_with(
@@ -310,11 +336,11 @@ impl FramePublisher for ShmPublisher {
     }
 }
 
-impl FrameSubscriber for ShmSubscriber {
+impl<S: Flavour> FrameSubscriber for ShmSubscriber<S> {
     type Error = ShmError;
-    type Frame = ShmFrame;
+    type Frame = ShmFrame<S>;
 
-    fn try_recv(&mut self) -> Result<Option<ShmFrame>, ShmError> {
+    fn try_recv(&mut self) -> Result<Option<ShmFrame<S>>, ShmError> {
         Ok(self
             .subscriber
             .receive()
@@ -330,5 +356,17 @@ impl FrameSubscriber for ShmSubscriber {
             .timed_wait(|_| {}, timeout)
             .map_err(ShmError::Wait)?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn ports_move_between_threads() {
+        fn is_send<T: Send>() {}
+        is_send::<super::ShmPublisher<super::ThreadSafe>>();
+        is_send::<super::ShmSubscriber<super::ThreadSafe>>();
+        is_send::<super::ThreadSafeShmTransport>();
+        is_send::<super::ShmFrame<super::ThreadSafe>>();
     }
 }
