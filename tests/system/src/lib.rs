@@ -4,12 +4,20 @@
 use mesh_core::identity::NodeKey;
 use mesh_core::transport::ChannelSpec;
 
-/// The channel for 1 MiB envelopes: a lossless queue of 4 and up to 4 ports.
+/// The channel for 1 MiB envelopes: a lossless queue of 4 and up to 4 ports. Every peer of a
+/// topic must open it with the same settings: `OMNI_TEST_HISTORY=N` (set for all peers of a
+/// test) keeps the last N frames for late joiners.
 #[must_use]
 pub fn channel(topic: &str) -> ChannelSpec {
+    let history = std::env::var("OMNI_TEST_HISTORY")
+        .ok()
+        .and_then(|h| h.parse().ok())
+        .unwrap_or(0);
     ChannelSpec {
-        queue_depth: 4,
+        // A subscriber's queue must hold the whole history.
+        queue_depth: history.max(4),
         max_ports: 4,
+        history,
         lossless: true,
         ..ChannelSpec::new(topic, (1 << 20) + 1024)
     }

@@ -1,7 +1,8 @@
 //! A test peer process over shared memory.
 //!
-//! `shm-peer pub PREFIX TOPIC KEY EPOCH COUNT SIZE [DELAY_US]`: signs COUNT envelopes of SIZE
-//! payload bytes in place in shared memory (key number KEY, sequences 1..=COUNT).
+//! `shm-peer pub PREFIX TOPIC KEY EPOCH COUNT SIZE [DELAY_US [LINGER_MS]]`: signs COUNT
+//! envelopes of SIZE payload bytes in place in shared memory (key number KEY, sequences
+//! 1..=COUNT), then stays LINGER_MS serving late joiners their history.
 //!
 //! `shm-peer sub PREFIX TOPIC KEYS EXPECT TIMEOUT_MS`: verifies every envelope against the
 //! comma-separated key numbers KEYS; checks that per publisher, every epoch's sequences are
@@ -51,11 +52,12 @@ fn main() -> ExitCode {
 fn publish(args: &[String]) -> Result<String, String> {
     let (prefix, topic) = (arg(args, 2), arg(args, 3));
     let key = system_tests::key(u8::try_from(num(args, 4)).map_err(|e| e.to_string())?);
-    let (epoch, count, size, delay_us) = (
+    let (epoch, count, size, delay_us, linger_ms) = (
         num(args, 5),
         num(args, 6),
         num(args, 7) as usize,
         num(args, 8),
+        num(args, 9),
     );
     let transport = ShmTransport::with_prefix(prefix).map_err(|e| e.to_string())?;
     let mut publisher = transport
@@ -78,6 +80,12 @@ fn publish(args: &[String]) -> Result<String, String> {
         if delay_us > 0 {
             std::thread::sleep(Duration::from_micros(delay_us));
         }
+    }
+    // Late joiners get the channel's history when the publisher updates its connections.
+    let linger_end = Instant::now() + Duration::from_millis(linger_ms);
+    while Instant::now() < linger_end {
+        publisher.update().map_err(|e| e.to_string())?;
+        std::thread::sleep(Duration::from_millis(10));
     }
     Ok(format!("published {count}"))
 }
