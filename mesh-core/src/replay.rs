@@ -165,6 +165,21 @@ impl ReplayGuard {
         epoch: u64,
         sequence: u64,
     ) -> SeqVerdict {
+        self.check_counting_gaps(publisher, topic, epoch, sequence)
+            .0
+    }
+
+    /// Like [`check`](Self::check), also saying how many sequence numbers a fresh envelope
+    /// skipped past the highest one seen in the same epoch (messages that never arrived, on a
+    /// path that keeps each publisher's order). The first envelope of a stream or an epoch
+    /// skips nothing: a late joiner has lost nothing.
+    pub fn check_counting_gaps(
+        &mut self,
+        publisher: [u8; 32],
+        topic: TopicId,
+        epoch: u64,
+        sequence: u64,
+    ) -> (SeqVerdict, u64) {
         let key = (publisher, topic);
         let slot = match self.windows.get(self.last) {
             Some((k, _)) if *k == key => self.last,
@@ -174,7 +189,16 @@ impl ReplayGuard {
             }),
         };
         self.last = slot;
-        self.windows[slot].1.check(epoch, sequence)
+        let window = &mut self.windows[slot].1;
+        let before = (window.epoch, window.highest);
+        let verdict = window.check(epoch, sequence);
+        let skipped = match before {
+            (e, Some(highest)) if e == epoch && verdict == SeqVerdict::Fresh => {
+                sequence.saturating_sub(highest).saturating_sub(1)
+            }
+            _ => 0,
+        };
+        (verdict, skipped)
     }
 }
 

@@ -409,3 +409,75 @@ fn busy_spinning_subscriber_receives_and_times_out() {
         .expect("spun until it came");
     assert_eq!(sample.position.x.to_native(), 3.0);
 }
+
+#[cfg(feature = "shm")]
+#[test]
+fn losses_are_counted_overwritten_and_stalled() {
+    use mesh_core::transport::shm::ShmTransport;
+    use omni_msgs::std_msgs::msg::UInt64;
+    let prefix = format!("omloss{}_", std::process::id());
+    let build = |name: &str, lossless: bool| {
+        let key = NodeKey::from_seed(&[42; 32]);
+        let mut trust = TrustStore::new();
+        trust.add_publisher(key.public());
+        Node::builder(name, ShmTransport::with_prefix(&prefix).unwrap())
+            .key(key)
+            .security(SecurityConfig {
+                mode: SecurityMode::Lightweight,
+                ..SecurityConfig::default()
+            })
+            .trust(trust)
+            .lossless(lossless)
+            .stall_deadline(Duration::from_millis(50))
+            .build()
+            .unwrap()
+    };
+    let drain = |sub: &mut mesh_core::node::Subscriber<UInt64, _>| {
+        let mut got = Vec::new();
+        while let Some(s) = sub.try_recv().unwrap() {
+            got.push(s.data.to_native());
+        }
+        got
+    };
+
+    // Overwrite-oldest (the default): a subscriber that falls 20 behind a queue of 8 loses 12,
+    // and says so.
+    let node = build("overwrite", false);
+    let mut publisher = node.publisher::<UInt64>("/loss/overwrite", 64).unwrap();
+    let mut sub = node.subscriber::<UInt64>("/loss/overwrite", 64).unwrap();
+    publisher.publish(&UInt64 { data: 1 }).unwrap();
+    assert_eq!(drain(&mut sub), [1]);
+    for i in 2..=21 {
+        publisher.publish(&UInt64 { data: i }).unwrap();
+    }
+    assert_eq!(drain(&mut sub), (14..=21).collect::<Vec<_>>());
+    assert_eq!(sub.lost(), 12);
+
+    // Lossless with a stall deadline: the publisher waits 50 ms per frame for the full queue,
+    // then drops it for this subscriber; both ends count it.
+    let node = build("lossless", true);
+    let mut publisher = node.publisher::<UInt64>("/loss/stall", 64).unwrap();
+    let mut sub = node.subscriber::<UInt64>("/loss/stall", 64).unwrap();
+    for i in 1..=10 {
+        publisher.publish(&UInt64 { data: i }).unwrap();
+    }
+    assert_eq!(publisher.stalled_drops(), 2);
+    assert_eq!(drain(&mut sub), (1..=8).collect::<Vec<_>>());
+    publisher.publish(&UInt64 { data: 11 }).unwrap();
+    assert_eq!(drain(&mut sub), [11]);
+    assert_eq!(sub.lost(), 2, "9 and 10 never arrived");
+    let mut registry = prometheus_client::registry::Registry::default();
+    node.metrics().register(&mut registry);
+    let mut text = String::new();
+    prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
+    assert!(
+        text.contains("omnimesh_stall_drops_total{topic=\"/loss/stall\"} 2"),
+        "{text}"
+    );
+    assert!(
+        text.contains("omnimesh_lost_total{topic=\"/loss/stall\"} 2"),
+        "{text}"
+    );
+    drop((publisher, sub, node));
+    common::remove_shm_prefix(&prefix);
+}

@@ -197,6 +197,47 @@ fn slow_subscriber_queue_is_bounded<T: Transport>(t: &T) {
     assert_eq!(got.last(), Some(&50), "the newest frames survive");
 }
 
+/// A lossless publisher waits for a full queue only up to the stall deadline, then drops that
+/// frame for that subscriber (counted); the frames already queued are kept, in order.
+fn stalled_subscriber_cannot_block_a_lossless_publisher<T: Transport>(t: &T) {
+    let key = NodeKey::generate();
+    let mut trust = TrustStore::new();
+    trust.add_publisher(key.public());
+    let spec = ChannelSpec {
+        queue_depth: 2,
+        lossless: true,
+        stall_deadline: Duration::from_millis(100),
+        ..ChannelSpec::new(&topic("stall"), 1024)
+    };
+    let mut sub = t.subscriber(&spec).unwrap();
+    let mut publisher = t.publisher(&spec).unwrap();
+    // The subscriber has polled once: its end of the channel is connected (iceoryx2 connects a
+    // receiver when it first receives).
+    assert!(sub.try_recv().unwrap().is_none());
+    let started = Instant::now();
+    for seq in 1..=4u64 {
+        publisher
+            .send(&common::unsigned(&spec.topic, seq, 8).sign(&key))
+            .unwrap();
+    }
+    let waited = started.elapsed();
+    assert_eq!(
+        publisher.stalled_drops(),
+        2,
+        "frames 3 and 4 dropped for the stalled reader"
+    );
+    assert!(
+        waited >= Duration::from_millis(150) && waited < Duration::from_secs(10),
+        "each dropped frame waited about the deadline: {waited:?}"
+    );
+    let got: Vec<u64> = recv_all(&mut sub, 2, &trust)
+        .into_iter()
+        .map(|f| f.0)
+        .collect();
+    assert_eq!(got, [1, 2]);
+    assert!(sub.try_recv().unwrap().is_none());
+}
+
 fn suite<T: Transport>(t: &T) {
     one_to_one_in_order(t);
     signed_in_place_large_frames(t);
@@ -204,6 +245,7 @@ fn suite<T: Transport>(t: &T) {
     late_joiner_gets_history(t);
     waiting_times_out_and_wakes(t);
     slow_subscriber_queue_is_bounded(t);
+    stalled_subscriber_cannot_block_a_lossless_publisher(t);
 }
 
 #[test]
@@ -235,7 +277,12 @@ where
     };
     let mut sub = t.subscriber(&spec).unwrap();
     let mut publisher = t.publisher(&spec).unwrap();
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
     let reader = std::thread::spawn(move || {
+        // Poll once so this subscriber's end of the channel is connected (iceoryx2 attaches a
+        // receiver when it first receives; until then a full queue drops, not waits).
+        assert!(sub.try_recv().unwrap().is_none());
+        ready_tx.send(()).unwrap();
         let mut seqs = Vec::new();
         while seqs.len() < 40 {
             std::thread::sleep(Duration::from_millis(1));
@@ -247,6 +294,7 @@ where
         }
         seqs
     });
+    ready_rx.recv().unwrap();
     for seq in 1..=40u64 {
         publisher
             .send(&common::unsigned(&spec.topic, seq, 8).sign(&key))
@@ -258,4 +306,17 @@ where
 #[test]
 fn inproc_lossless() {
     lossless_channel_waits_for_a_slow_subscriber(&InProcTransport::new());
+}
+
+#[cfg(feature = "shm")]
+#[test]
+fn shm_thread_safe_transport_conforms_and_is_lossless() {
+    let prefix = format!("omtsafe{}_", std::process::id());
+    let t =
+        mesh_core::transport::shm::ThreadSafeShmTransport::with_prefix_flavour(&prefix).unwrap();
+    suite(&t);
+    // Its subscribers are `Send`: the slow reader runs on another thread.
+    lossless_channel_waits_for_a_slow_subscriber(&t);
+    drop(t);
+    common::remove_shm_prefix(&prefix);
 }

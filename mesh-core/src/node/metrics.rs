@@ -1,5 +1,6 @@
 //! Prometheus metrics of a node's data path (prometheus-client): messages published and
-//! delivered per topic, drops per topic and reason, and publish-to-delivery latency. Handles
+//! delivered per topic, drops per topic and reason, frames a lossless publisher dropped for a
+//! stalled subscriber, and publish-to-delivery latency. Handles
 //! are created once per publisher/subscriber, so counting allocates nothing per message.
 
 use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue};
@@ -46,6 +47,8 @@ pub struct NodeMetrics {
     pub(crate) published: Family<TopicLabels, Counter>,
     pub(crate) delivered: Family<TopicLabels, Counter>,
     pub(crate) dropped: Family<DropLabels, Counter>,
+    pub(crate) stall_drops: Family<TopicLabels, Counter>,
+    pub(crate) lost: Family<TopicLabels, Counter>,
     pub(crate) latency: Family<TopicLabels, Histogram, fn() -> Histogram>,
 }
 
@@ -55,6 +58,8 @@ impl Default for NodeMetrics {
             published: Family::default(),
             delivered: Family::default(),
             dropped: Family::default(),
+            stall_drops: Family::default(),
+            lost: Family::default(),
             latency: Family::new_with_constructor(latency_histogram),
         }
     }
@@ -79,6 +84,18 @@ impl NodeMetrics {
             self.dropped.clone(),
         );
         registry.register(
+            "omnimesh_stall_drops",
+            "Frames a lossless publisher dropped for a subscriber whose full queue outlasted \
+             the stall deadline, per topic",
+            self.stall_drops.clone(),
+        );
+        registry.register(
+            "omnimesh_lost",
+            "Messages a subscriber never received: sequence numbers skipped within a \
+             publisher's epoch (overwritten in a full queue, or dropped for a stall), per topic",
+            self.lost.clone(),
+        );
+        registry.register(
             "omnimesh_delivery_latency_seconds",
             "Publisher timestamp to delivery, per topic (clocks of two hosts may differ)",
             self.latency.clone(),
@@ -93,6 +110,7 @@ pub(crate) struct SubscriberMetrics {
     pub(crate) rejected: Counter,
     pub(crate) replay: Counter,
     pub(crate) bad_archive: Counter,
+    pub(crate) lost: Counter,
     pub(crate) latency: Histogram,
 }
 
@@ -112,6 +130,7 @@ impl SubscriberMetrics {
             rejected: drop(DropReason::Rejected),
             replay: drop(DropReason::Replay),
             bad_archive: drop(DropReason::BadArchive),
+            lost: m.lost.get_or_create_owned(&labels),
             latency: m.latency.get_or_create_owned(&labels),
         }
     }

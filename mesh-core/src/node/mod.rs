@@ -37,6 +37,7 @@ pub struct Node<T> {
     policy: Arc<SecurityPolicy>,
     transport: T,
     lossless: bool,
+    stall_deadline: std::time::Duration,
     metrics: Arc<NodeMetrics>,
     /// Service clients created so far (each gets its own epoch).
     clients: std::sync::atomic::AtomicU64,
@@ -54,6 +55,7 @@ pub struct NodeBuilder<T> {
     security: SecurityConfig,
     trust: TrustStore,
     lossless: bool,
+    stall_deadline: std::time::Duration,
 }
 
 impl<T: Transport> Node<T> {
@@ -68,6 +70,7 @@ impl<T: Transport> Node<T> {
             security: SecurityConfig::default(),
             trust: TrustStore::new(),
             lossless: false,
+            stall_deadline: std::time::Duration::from_secs(1),
         }
     }
 
@@ -146,10 +149,19 @@ impl<T: Transport> NodeBuilder<T> {
     }
 
     /// Channels of this node make publishers wait for full subscriber queues instead of
-    /// overwriting the oldest frame (lossless and in order on one host; a subscriber that
-    /// stops reading then stalls its publishers). Default: overwrite.
+    /// overwriting the oldest frame (lossless and in order on one host). A subscriber that
+    /// stops reading stalls a publish for at most the [stall
+    /// deadline](Self::stall_deadline), after which that frame is dropped for it and counted
+    /// (`omnimesh_stall_drops_total`). Default: overwrite.
     pub fn lossless(mut self, lossless: bool) -> Self {
         self.lossless = lossless;
+        self
+    }
+
+    /// Lossless channels: the longest one publish waits for a full subscriber queue
+    /// (default 1 s).
+    pub fn stall_deadline(mut self, deadline: std::time::Duration) -> Self {
+        self.stall_deadline = deadline;
         self
     }
 
@@ -176,6 +188,7 @@ impl<T: Transport> NodeBuilder<T> {
             policy: Arc::new(SecurityPolicy::new(self.security, trust)),
             transport: self.transport,
             lossless: self.lossless,
+            stall_deadline: self.stall_deadline,
             metrics: Arc::default(),
             clients: std::sync::atomic::AtomicU64::new(0),
         })

@@ -58,6 +58,7 @@ struct SizeOverflow;
 /// What a node hands a new publisher.
 pub(crate) struct PublisherParts<P> {
     pub published: prometheus_client::metrics::counter::Counter,
+    pub stall_drops: prometheus_client::metrics::counter::Counter,
     pub port: P,
     pub key: Arc<NodeKey>,
     pub topic: TopicId,
@@ -68,6 +69,8 @@ pub(crate) struct PublisherParts<P> {
 /// Publishes `M` on one topic.
 pub struct Publisher<M, P> {
     published: prometheus_client::metrics::counter::Counter,
+    stall_drops: prometheus_client::metrics::counter::Counter,
+    stalled_seen: u64,
     port: P,
     unsigned: Option<crate::security::DevelopmentMode>,
     key: Arc<NodeKey>,
@@ -92,6 +95,8 @@ impl<M: MeshMessage, P: FramePublisher> Publisher<M, P> {
     pub(crate) fn new(parts: PublisherParts<P>) -> Self {
         Self {
             published: parts.published,
+            stall_drops: parts.stall_drops,
+            stalled_seen: 0,
             port: parts.port,
             unsigned: None,
             key: parts.key,
@@ -239,7 +244,19 @@ impl<M: MeshMessage, P: FramePublisher> Publisher<M, P> {
         sent.map_err(|e| PublishError::Transport(Box::new(e)))?;
         self.next += 1;
         self.published.inc();
+        let stalled = self.port.stalled_drops();
+        if stalled > self.stalled_seen {
+            self.stall_drops.inc_by(stalled - self.stalled_seen);
+            self.stalled_seen = stalled;
+        }
         Ok(())
+    }
+
+    /// Frames dropped for subscribers whose full queue outlasted the stall deadline
+    /// (lossless nodes only; see [`super::NodeBuilder::lossless`]).
+    #[must_use]
+    pub fn stalled_drops(&self) -> u64 {
+        self.port.stalled_drops()
     }
 
     /// The sequence number the next message will carry.

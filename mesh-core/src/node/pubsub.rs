@@ -95,12 +95,13 @@ fn boxed<E: std::error::Error + Send + Sync + 'static>(
 
 /// Channel settings for a topic: frames up to `max_bytes`, a queue of 8 and up to 8 ports
 /// (shared memory per publisher is about `max_bytes x (8 x subscribers + 2)`).
-fn spec(topic: &str, max_bytes: usize, lossless: bool) -> ChannelSpec {
+fn spec<T>(node: &Node<T>, topic: &str, max_bytes: usize) -> ChannelSpec {
     ChannelSpec {
         queue_depth: 8,
         max_ports: 8,
-        lossless,
-        ..ChannelSpec::new(topic, max_bytes)
+        lossless: node.lossless,
+        stall_deadline: node.stall_deadline,
+        ..ChannelSpec::new(topic, crate::envelope::signed_len(max_bytes))
     }
 }
 
@@ -113,7 +114,7 @@ impl<T: Transport> Node<T> {
         max_bytes: usize,
     ) -> Result<Publisher<M, T::Publisher>, NodeError> {
         let name = self.resolve(topic)?;
-        let channel = spec(&name, crate::envelope::signed_len(max_bytes), self.lossless);
+        let channel = spec(self, &name, max_bytes);
         let port = self
             .transport
             .publisher(&channel)
@@ -122,6 +123,12 @@ impl<T: Transport> Node<T> {
             published: self
                 .metrics
                 .published
+                .get_or_create_owned(&super::TopicLabels {
+                    topic: name.clone(),
+                }),
+            stall_drops: self
+                .metrics
+                .stall_drops
                 .get_or_create_owned(&super::TopicLabels {
                     topic: name.clone(),
                 }),
@@ -140,7 +147,7 @@ impl<T: Transport> Node<T> {
         max_bytes: usize,
     ) -> Result<Subscriber<M, T::Subscriber>, NodeError> {
         let name = self.resolve(topic)?;
-        let channel = spec(&name, crate::envelope::signed_len(max_bytes), self.lossless);
+        let channel = spec(self, &name, max_bytes);
         let port = self
             .transport
             .subscriber(&channel)
@@ -156,6 +163,7 @@ impl<T: Transport> Node<T> {
             replay: ReplayGuard::default(),
             rejected: 0,
             replays: 0,
+            lost: 0,
             _m: PhantomData,
         })
     }
@@ -175,6 +183,7 @@ pub struct Subscriber<M, S> {
     replay: ReplayGuard,
     rejected: u64,
     replays: u64,
+    lost: u64,
     _m: PhantomData<fn() -> M>,
 }
 
@@ -302,6 +311,14 @@ impl<M: MeshMessage, S: FrameSubscriber> Subscriber<M, S> {
         self
     }
 
+    /// Messages never received so far: sequence numbers skipped within a publisher's epoch
+    /// (overwritten in this subscriber's full queue, or dropped by a lossless publisher after
+    /// its stall deadline). Also `omnimesh_lost_total`.
+    #[must_use]
+    pub fn lost(&self) -> u64 {
+        self.lost
+    }
+
     /// Frames rejected so far (security, malformed archive), and replays/duplicates dropped.
     #[must_use]
     pub fn dropped(&self) -> (u64, u64) {
@@ -388,12 +405,15 @@ impl<M: MeshMessage, S: FrameSubscriber> Subscriber<M, S> {
             Err(e) => return Accepted::Rejected(e),
         };
         let h = env.header();
-        if self
-            .replay
-            .check(h.publisher(), h.topic_id(), h.epoch(), h.sequence())
-            != SeqVerdict::Fresh
-        {
+        let (verdict, skipped) =
+            self.replay
+                .check_counting_gaps(h.publisher(), h.topic_id(), h.epoch(), h.sequence());
+        if verdict != SeqVerdict::Fresh {
             return Accepted::Replay;
+        }
+        if skipped > 0 {
+            self.lost += skipped;
+            self.metrics.lost.inc_by(skipped);
         }
         let copy = match rkyv::access::<M::Zc, RkyvError>(env.payload()) {
             Ok(_) => None,

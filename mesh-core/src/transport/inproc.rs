@@ -77,6 +77,8 @@ impl InProcTransport {
 #[derive(Debug)]
 pub struct InProcPublisher {
     channel: Arc<Channel>,
+    stall_deadline: Duration,
+    stalled: u64,
 }
 
 /// Subscriber of the in-process transport.
@@ -93,6 +95,8 @@ impl Transport for InProcTransport {
     fn publisher(&self, spec: &ChannelSpec) -> Result<InProcPublisher, InProcError> {
         Ok(InProcPublisher {
             channel: self.channel(spec),
+            stall_deadline: spec.stall_deadline,
+            stalled: 0,
         })
     }
 
@@ -153,26 +157,42 @@ impl FramePublisher for InProcPublisher {
         };
         for q in subscribers {
             let mut frames = lock(&q.frames);
+            let mut waited = Duration::ZERO;
+            let mut deliver = true;
             while frames.len() >= q.depth {
                 if !self.channel.spec.lossless {
                     frames.pop_front();
                     break;
                 }
-                // Lossless: wait for the subscriber to make room (it holds no lock meanwhile);
-                // stop waiting for a subscriber that has been dropped.
+                // Lossless: wait for the subscriber to make room (it holds no lock meanwhile),
+                // up to the stall deadline; stop waiting for a subscriber that was dropped.
                 if Arc::strong_count(&q) == 1 {
                     break;
                 }
+                if waited >= self.stall_deadline {
+                    self.stalled += 1;
+                    deliver = false;
+                    break;
+                }
+                let slice = (self.stall_deadline - waited).min(Duration::from_millis(50));
+                let started = std::time::Instant::now();
                 frames = q
                     .space
-                    .wait_timeout(frames, Duration::from_millis(50))
+                    .wait_timeout(frames, slice)
                     .unwrap_or_else(std::sync::PoisonError::into_inner)
                     .0;
+                waited += started.elapsed();
             }
-            frames.push_back(Arc::clone(&frame));
-            q.ready.notify_all();
+            if deliver {
+                frames.push_back(Arc::clone(&frame));
+                q.ready.notify_all();
+            }
         }
         Ok(())
+    }
+
+    fn stalled_drops(&self) -> u64 {
+        self.stalled
     }
 
     fn frame_error(&self, len: usize, cause: Option<BuildError>) -> InProcError {

@@ -57,6 +57,11 @@ pub struct ChannelSpec {
     /// True: a full subscriber queue makes the publisher wait (lossless, in order); false:
     /// the oldest queued frame is overwritten (the publisher never waits).
     pub lossless: bool,
+    /// Lossless channels: the longest a publisher waits for one full subscriber queue. Past
+    /// it the frame is dropped for that subscriber only (counted by
+    /// [`FramePublisher::stalled_drops`]), so a subscriber that stopped reading (or died)
+    /// cannot stall its publishers for ever.
+    pub stall_deadline: Duration,
 }
 
 impl ChannelSpec {
@@ -71,6 +76,7 @@ impl ChannelSpec {
             history: 0,
             max_ports: 16,
             lossless: false,
+            stall_deadline: Duration::from_secs(1),
         }
     }
 }
@@ -135,6 +141,12 @@ pub trait FramePublisher {
     /// runtimes call it periodically while a publisher is idle.
     fn update(&mut self) -> Result<(), Self::Error> {
         Ok(())
+    }
+
+    /// Frames dropped so far for subscribers whose full queue outlasted the channel's
+    /// [`ChannelSpec::stall_deadline`] (lossless channels only).
+    fn stalled_drops(&self) -> u64 {
+        0
     }
 
     /// Builds an error for a frame the channel cannot carry.

@@ -4,7 +4,11 @@
 //! memory sample and read in place through the received sample. Creating a transport first
 //! removes the stale resources of dead iceoryx2 nodes (for example a SIGKILLed publisher).
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
+
+use iceoryx2::port::{BackpressureAction, BackpressureInfo};
 
 use iceoryx2::node::NodeCreationFailure;
 use iceoryx2::port::listener::{Listener, ListenerCreateError, ListenerWaitError};
@@ -220,6 +224,7 @@ fn remove_dead_nodes<S: Flavour>(config: &Config) {
 pub struct ShmPublisher<S: Flavour = ipc::Service> {
     publisher: Publisher<S, [u8], ()>,
     notifier: Notifier<S>,
+    stalled: Arc<AtomicU64>,
     max: usize,
 }
 
@@ -245,17 +250,28 @@ impl<S: Flavour> Transport for ShmTransport<S> {
 
     fn publisher(&self, spec: &ChannelSpec) -> Result<ShmPublisher<S>, ShmError> {
         let (pubsub, event) = self.services(spec)?;
-        let backpressure = if spec.lossless {
-            BackpressureStrategy::RetryUntilDelivered
-        } else {
-            BackpressureStrategy::DiscardData
-        };
-        let publisher = pubsub
+        let stalled = Arc::new(AtomicU64::new(0));
+        let builder = pubsub
             .publisher_builder()
-            .initial_max_slice_len(spec.max_frame_bytes)
-            .backpressure_strategy(backpressure)
-            .create()
-            .map_err(ShmError::Publisher)?;
+            .initial_max_slice_len(spec.max_frame_bytes);
+        let builder = if spec.lossless {
+            // Retry a full subscriber queue until the stall deadline, then drop the frame for
+            // that subscriber only, and count it.
+            let (deadline, count) = (spec.stall_deadline, Arc::clone(&stalled));
+            builder
+                .backpressure_strategy(BackpressureStrategy::RetryUntilDelivered)
+                .set_backpressure_handler(move |info: &BackpressureInfo| {
+                    if info.elapsed_time < deadline {
+                        BackpressureAction::Retry
+                    } else {
+                        count.fetch_add(1, Ordering::Relaxed);
+                        BackpressureAction::DiscardData
+                    }
+                })
+        } else {
+            builder.backpressure_strategy(BackpressureStrategy::DiscardData)
+        };
+        let publisher = builder.create().map_err(ShmError::Publisher)?;
         let notifier = event
             .notifier_builder()
             .create()
@@ -263,6 +279,7 @@ impl<S: Flavour> Transport for ShmTransport<S> {
         Ok(ShmPublisher {
             publisher,
             notifier,
+            stalled,
             max: spec.max_frame_bytes,
         })
     }
@@ -274,6 +291,12 @@ impl<S: Flavour> Transport for ShmTransport<S> {
             .buffer_size(spec.queue_depth.max(1))
             .create()
             .map_err(ShmError::Subscriber)?;
+        // Attach to the publishers already present now, not at the first receive: until its
+        // end is attached, a full queue drops frames instead of making lossless publishers
+        // wait. (Publishers that appear later are attached at the next receive.)
+        subscriber
+            .update_connections()
+            .map_err(ShmError::Connections)?;
         let listener = event
             .listener_builder()
             .create()
@@ -325,6 +348,10 @@ impl<S: Flavour> FramePublisher for ShmPublisher<S> {
         self.publisher
             .update_connections()
             .map_err(ShmError::Connections)
+    }
+
+    fn stalled_drops(&self) -> u64 {
+        self.stalled.load(Ordering::Relaxed)
     }
 
     fn frame_error(&self, len: usize, cause: Option<BuildError>) -> ShmError {
