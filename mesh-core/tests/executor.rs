@@ -303,3 +303,73 @@ fn threaded_executor_runs_callbacks_on_named_threads_over_shared_memory() {
     }
     common::remove_shm_prefix(&prefix);
 }
+
+/// Times the calling thread has blocked and been woken so far (voluntary context switches).
+#[cfg(feature = "shm")]
+fn thread_wakeups() -> u64 {
+    let status = std::fs::read_to_string("/proc/thread-self/status").unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap()
+}
+
+#[cfg(feature = "shm")]
+#[test]
+fn several_shm_subscriptions_wait_together_without_polling() {
+    use mesh_core::transport::shm::ShmTransport;
+    let prefix = format!("omwait{}_", std::process::id());
+    let talker_key = NodeKey::from_seed(&[31; 32]);
+    let (security, trust) = trusting(&[&talker_key]);
+    let node = Node::builder("waiter", ShmTransport::with_prefix(&prefix).unwrap())
+        .security(security)
+        .trust(trust)
+        .build()
+        .unwrap();
+    let got = RefCell::new(Vec::new());
+    let mut exec = Executor::new();
+    for topic in ["/a", "/b", "/c"] {
+        let got = &got;
+        exec.subscription(
+            node.subscriber::<StringMsg>(topic, 256).unwrap(),
+            move |s| {
+                got.borrow_mut().push(s.data.as_str().to_owned());
+            },
+        );
+    }
+    // Idle for 1 s: the executor blocks in one WaitSet wait (waking a handful of times at
+    // most), not in a loop of short waits on each subscriber (hundreds of wake-ups).
+    let before = thread_wakeups();
+    exec.spin_for(Duration::from_secs(1)).unwrap();
+    let wakeups = thread_wakeups() - before;
+    assert!(wakeups <= 20, "idle executor woke {wakeups} times in 1 s");
+    // A publisher in another thread (its own transport) wakes it on each topic in turn.
+    let publisher = {
+        let prefix = prefix.clone();
+        std::thread::spawn(move || {
+            let talker = Node::builder("talker", ShmTransport::with_prefix(&prefix).unwrap())
+                .key(talker_key)
+                .build()
+                .unwrap();
+            let mut pubs: Vec<_> = ["/a", "/b", "/c"]
+                .iter()
+                .map(|t| talker.publisher::<StringMsg>(t, 256).unwrap())
+                .collect();
+            std::thread::sleep(Duration::from_millis(200));
+            for (p, text) in pubs.iter_mut().zip(["on a", "on b", "on c"]) {
+                p.update().unwrap();
+                p.publish(&StringMsg { data: text.into() }).unwrap();
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        })
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while got.borrow().len() < 3 && Instant::now() < deadline {
+        exec.spin_once(Duration::from_secs(1)).unwrap();
+    }
+    publisher.join().unwrap();
+    drop(exec);
+    assert_eq!(got.into_inner(), ["on a", "on b", "on c"]);
+    common::remove_shm_prefix(&prefix);
+}

@@ -1,11 +1,14 @@
 //! A single-threaded executor: timers, subscription callbacks and service handlers on one
 //! thread ([`super::ThreadedExecutor`] runs several of them on named threads).
 //!
-//! `spin_once` runs every due timer, then hands every waiting sample to its callback, then —
-//! if nothing was ready — blocks until the next timer is due, a sample may have arrived, or the
-//! timeout passes. With one subscription it blocks on that subscription's transport wake-up;
-//! with several it waits on each in turn in slices of at most [`Executor::POLL_SLICE`]
-//! (multiplexed waiting on one iceoryx2 WaitSet is the next step).
+//! `spin_once` runs every due timer, then hands every waiting sample or request to its
+//! callback, then — if nothing was ready — blocks until the next timer is due, something may
+//! have arrived, or the timeout passes. One subscription blocks on its own transport wake-up;
+//! several shared-memory subscriptions block together on one iceoryx2 `WaitSet` (no polling).
+//! Subscriptions whose transport has no wake-up source to multiplex (the in-process one) are
+//! waited on in turn, in slices of at most [`Executor::POLL_SLICE`].
+
+mod entity;
 
 use std::time::{Duration, Instant};
 
@@ -14,6 +17,7 @@ use mesh_msg_runtime::Service;
 use super::pubsub::{MeshMessage, ReceiveError, Sample, Subscriber};
 use super::service::{ServeError, ServiceServer};
 use crate::transport::{FrameSubscriber, Transport};
+use entity::{Entity, Served, Subscription};
 
 /// Spinning stopped on an error (rejected frames are not errors: they are counted).
 #[derive(Debug, thiserror::Error)]
@@ -25,9 +29,10 @@ pub enum SpinError {
     /// A service could not receive a request or send its reply.
     #[error(transparent)]
     Serve(#[from] ServeError),
+    /// Waiting on several subscriptions at once failed.
+    #[error("multiplexed wait failed: {0}")]
+    Wait(String),
 }
-
-type Poll<'a> = Box<dyn FnMut(Duration) -> Result<usize, SpinError> + 'a>;
 
 struct Timer<'a> {
     period: Duration,
@@ -35,24 +40,27 @@ struct Timer<'a> {
     callback: Box<dyn FnMut() + 'a>,
 }
 
-/// Runs timers and subscription callbacks.
+/// Runs timers, subscription callbacks and service handlers.
 #[derive(Default)]
 pub struct Executor<'a> {
     timers: Vec<Timer<'a>>,
-    subscriptions: Vec<Poll<'a>>,
+    entities: Vec<Box<dyn Entity + 'a>>,
+    #[cfg(feature = "shm")]
+    waitset: Option<iceoryx2::prelude::WaitSet<iceoryx2::prelude::ipc::Service>>,
 }
 
 impl std::fmt::Debug for Executor<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Executor")
             .field("timers", &self.timers.len())
-            .field("subscriptions", &self.subscriptions.len())
-            .finish()
+            .field("entities", &self.entities.len())
+            .finish_non_exhaustive()
     }
 }
 
 impl<'a> Executor<'a> {
-    /// Longest single wait on one subscription when several share the executor.
+    /// Longest single wait on one subscription when several share the executor and cannot be
+    /// multiplexed.
     pub const POLL_SLICE: Duration = Duration::from_millis(1);
 
     /// An empty executor.
@@ -75,24 +83,15 @@ impl<'a> Executor<'a> {
     /// Calls `callback` with every verified sample of `subscriber`.
     pub fn subscription<M, S>(
         &mut self,
-        mut subscriber: Subscriber<M, S>,
-        mut callback: impl FnMut(Sample<M, S::Frame>) + 'a,
+        subscriber: Subscriber<M, S>,
+        callback: impl FnMut(Sample<M, S::Frame>) + 'a,
     ) where
         M: MeshMessage + 'a,
         S: FrameSubscriber + 'a,
     {
-        self.subscriptions.push(Box::new(move |wait| {
-            let mut handled = 0;
-            let mut timeout = wait;
-            while let Some(sample) = subscriber
-                .recv_timeout(timeout)
-                .map_err(SpinError::Receive)?
-            {
-                callback(sample);
-                handled += 1;
-                timeout = Duration::ZERO;
-            }
-            Ok(handled)
+        self.entities.push(Box::new(Subscription {
+            subscriber,
+            callback,
         }));
     }
 
@@ -100,8 +99,8 @@ impl<'a> Executor<'a> {
     /// (and its sender DID) and returns the response.
     pub fn service<S, T>(
         &mut self,
-        mut server: ServiceServer<'a, S, T>,
-        mut handler: impl FnMut(&Sample<S::Request, <T::Subscriber as FrameSubscriber>::Frame>) -> S::Response
+        server: ServiceServer<'a, S, T>,
+        handler: impl FnMut(&Sample<S::Request, <T::Subscriber as FrameSubscriber>::Frame>) -> S::Response
             + 'a,
     ) where
         S: Service + 'a,
@@ -109,15 +108,7 @@ impl<'a> Executor<'a> {
         S::Response: MeshMessage,
         T: Transport + 'a,
     {
-        self.subscriptions.push(Box::new(move |wait| {
-            let mut handled = 0;
-            let mut timeout = wait;
-            while server.serve_once(timeout, &mut handler)? {
-                handled += 1;
-                timeout = Duration::ZERO;
-            }
-            Ok(handled)
-        }));
+        self.entities.push(Box::new(Served { server, handler }));
     }
 
     fn run_timers(&mut self) -> usize {
@@ -137,15 +128,20 @@ impl<'a> Executor<'a> {
         ran
     }
 
+    fn poll_all(&mut self) -> Result<usize, SpinError> {
+        let mut ran = 0;
+        for entity in &mut self.entities {
+            ran += entity.poll(Duration::ZERO)?;
+        }
+        Ok(ran)
+    }
+
     /// Runs what is ready, waiting up to `timeout` for something to become ready. Returns how
     /// many callbacks ran.
     pub fn spin_once(&mut self, timeout: Duration) -> Result<usize, SpinError> {
         let deadline = Instant::now() + timeout;
         loop {
-            let mut ran = self.run_timers();
-            for poll in &mut self.subscriptions {
-                ran += poll(Duration::ZERO)?;
-            }
+            let ran = self.run_timers() + self.poll_all()?;
             if ran > 0 {
                 return Ok(ran);
             }
@@ -156,26 +152,90 @@ impl<'a> Executor<'a> {
                 return Ok(0);
             }
             let budget = until.saturating_duration_since(now);
-            match self.subscriptions.as_mut_slice() {
-                [] => std::thread::sleep(budget),
-                [only] => {
-                    let handled = only(budget)?;
-                    if handled > 0 {
-                        return Ok(handled);
-                    }
-                }
-                many => {
-                    let slice =
-                        budget.min(Self::POLL_SLICE) / u32::try_from(many.len()).unwrap_or(1);
-                    for poll in many.iter_mut() {
-                        let handled = poll(slice)?;
-                        if handled > 0 {
-                            return Ok(handled);
-                        }
-                    }
+            if let Some(handled) = self.wait(budget)? {
+                if handled > 0 {
+                    return Ok(handled);
                 }
             }
         }
+    }
+
+    /// Blocks up to `budget` until something may be ready; returns callbacks run meanwhile.
+    fn wait(&mut self, budget: Duration) -> Result<Option<usize>, SpinError> {
+        match self.entities.as_mut_slice() {
+            [] => {
+                std::thread::sleep(budget);
+                Ok(None)
+            }
+            [only] => only.poll(budget).map(Some),
+            _ => {
+                #[cfg(feature = "shm")]
+                if self.wait_multiplexed(budget)? {
+                    return Ok(None);
+                }
+                let slice =
+                    budget.min(Self::POLL_SLICE) / u32::try_from(self.entities.len()).unwrap_or(1);
+                for entity in &mut self.entities {
+                    let handled = entity.poll(slice)?;
+                    if handled > 0 {
+                        return Ok(Some(handled));
+                    }
+                }
+                Ok(None)
+            }
+        }
+    }
+
+    /// Waits on every entity's wake-up source at once (one iceoryx2 `WaitSet`), then consumes
+    /// the wake-ups of those that fired. False when some entity has no wake-up source.
+    #[cfg(feature = "shm")]
+    fn wait_multiplexed(&mut self, budget: Duration) -> Result<bool, SpinError> {
+        use iceoryx2::prelude::{CallbackProgression, SignalHandlingMode, WaitSetBuilder};
+
+        let Some(sources) = self
+            .entities
+            .iter()
+            .map(|e| e.wake_source())
+            .collect::<Option<Vec<_>>>()
+        else {
+            return Ok(false);
+        };
+        if self.waitset.is_none() {
+            let waitset = WaitSetBuilder::new()
+                .signal_handling_mode(SignalHandlingMode::Disabled)
+                .create()
+                .map_err(|e| SpinError::Wait(format!("cannot create a WaitSet: {e:?}")))?;
+            self.waitset = Some(waitset);
+        }
+        let Some(waitset) = self.waitset.as_ref() else {
+            return Ok(false);
+        };
+        let mut fired = vec![false; sources.len()];
+        {
+            let guards = sources
+                .iter()
+                .map(|s| waitset.attach_notification(*s))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| SpinError::Wait(format!("cannot attach a subscriber: {e:?}")))?;
+            waitset
+                .wait_and_process_once_with_timeout(
+                    |id| {
+                        for (hit, guard) in fired.iter_mut().zip(&guards) {
+                            *hit |= id.has_event_from(guard);
+                        }
+                        CallbackProgression::Continue
+                    },
+                    budget,
+                )
+                .map_err(|e| SpinError::Wait(format!("{e:?}")))?;
+        }
+        drop(sources);
+        for (entity, hit) in self.entities.iter_mut().zip(fired) {
+            if hit {
+                entity.clear_wakeups()?;
+            }
+        }
+        Ok(true)
     }
 
     /// Spins until `duration` has passed.

@@ -293,6 +293,18 @@ impl<M: MeshMessage, S: FrameSubscriber> Subscriber<M, S> {
         &self.route.topic_name
     }
 
+    /// The transport end (executors wait on its wake-up source).
+    pub(crate) fn port(&self) -> &S {
+        &self.port
+    }
+
+    /// Consumes wake-ups already signalled for this subscriber.
+    pub(crate) fn clear_wakeups(&mut self) -> Result<(), ReceiveError> {
+        self.port
+            .clear_wakeups()
+            .map_err(|e| ReceiveError::Transport(boxed(e)))
+    }
+
     /// Waits by spinning on the transport instead of blocking: the lowest latency for a loop
     /// that owns a core, at the price of that core. Off by default.
     #[must_use]

@@ -141,6 +141,16 @@ where
         &self.name
     }
 
+    /// The request subscriber (executors wait on it).
+    pub(crate) fn requests(&self) -> &Subscriber<S::Request, T::Subscriber> {
+        &self.requests
+    }
+
+    /// The request subscriber, mutably.
+    pub(crate) fn requests_mut(&mut self) -> &mut Subscriber<S::Request, T::Subscriber> {
+        &mut self.requests
+    }
+
     /// Waits up to `timeout` for one request and answers it with `handler`, which sees the
     /// verified request (and its sender). Returns whether a request was served.
     pub fn serve_once(

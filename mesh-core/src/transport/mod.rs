@@ -222,6 +222,20 @@ pub trait FrameSubscriber {
     /// Blocks (without spinning) until a frame may be waiting or `timeout` passes.
     fn wait(&mut self, timeout: Duration) -> Result<(), Self::Error>;
 
+    /// The subscriber's wake-up source, so an executor can wait for many subscribers at once
+    /// on one iceoryx2 `WaitSet`; `None` when the transport has none (executors then wait on
+    /// each subscriber in turn, in short slices).
+    #[cfg(feature = "shm")]
+    fn wake_source(&self) -> Option<&dyn shm::WakeSource> {
+        None
+    }
+
+    /// Consumes the wake-ups already signalled (after a multiplexed wait reported this
+    /// subscriber), so the next wait blocks until a new frame is announced.
+    fn clear_wakeups(&mut self) -> Result<(), Self::Error> {
+        Ok(())
+    }
+
     /// The next frame, waiting up to `timeout`.
     fn recv_timeout(&mut self, timeout: Duration) -> Result<Option<Self::Frame>, Self::Error> {
         let deadline = Instant::now() + timeout;

@@ -101,9 +101,26 @@ pub enum ShmError {
 /// ports stay on the thread that made them, no locks) or [`ThreadSafe`] (ports are `Send`
 /// and can move between threads, at the price of locks on every step: 694 ns instead of
 /// 434 ns per 64-byte message published and received in `benches/benches/node_path.rs`).
-pub trait Flavour: Service {}
-impl Flavour for ipc::Service {}
-impl Flavour for ThreadSafe {}
+pub trait Flavour: Service {
+    /// A listener of this flavour as a `WaitSet` attachment.
+    fn wake_source(listener: &Listener<Self>) -> &dyn WakeSource;
+}
+
+impl Flavour for ipc::Service {
+    fn wake_source(listener: &Listener<Self>) -> &dyn WakeSource {
+        listener
+    }
+}
+
+impl Flavour for ThreadSafe {
+    fn wake_source(listener: &Listener<Self>) -> &dyn WakeSource {
+        listener
+    }
+}
+
+/// Something an iceoryx2 `WaitSet` can wait on (a subscriber's wake-up listener).
+pub trait WakeSource: SynchronousMultiplexing + std::fmt::Debug {}
+impl<T: SynchronousMultiplexing + std::fmt::Debug> WakeSource for T {}
 
 /// iceoryx2's thread-safe inter-process flavour.
 pub use iceoryx2::service::ipc_threadsafe::Service as ThreadSafe;
@@ -382,6 +399,15 @@ impl<S: Flavour> FrameSubscriber for ShmSubscriber<S> {
         self.listener
             .timed_wait(|_| {}, timeout)
             .map_err(ShmError::Wait)?;
+        Ok(())
+    }
+
+    fn wake_source(&self) -> Option<&dyn WakeSource> {
+        Some(S::wake_source(&self.listener))
+    }
+
+    fn clear_wakeups(&mut self) -> Result<(), ShmError> {
+        self.listener.try_wait(|_| {}).map_err(ShmError::Wait)?;
         Ok(())
     }
 }
