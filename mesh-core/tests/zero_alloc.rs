@@ -1,6 +1,7 @@
 //! The steady-state publish/receive path over shared memory adds no heap allocation to what
 //! iceoryx2 itself does: validate, serialize into the reused buffer, sign in the shared-memory
-//! loan, send, wake, receive, verify in place, replay check, archive validation, sample drop.
+//! loan, send, wake, receive, verify in place (zero-copy subscriber) or in a pooled private
+//! copy (default subscriber), replay check, archive validation, sample drop.
 //!
 //! iceoryx2 0.10 allocates one small shared-state object per loan (`ChunkMutSharedState`, an
 //! `Arc`); the test measures raw iceoryx2 (loan, send, notify, receive) in the same binary and
@@ -62,12 +63,13 @@ fn steady_state_path_adds_no_allocation_to_iceoryx2() {
         .trust(trust)
         .build()
         .unwrap();
-    // Zero-copy subscriber: the default one copies each frame into a private buffer first
-    // (one allocation per message until buffers are pooled).
+    // Both kinds of subscriber: zero-copy (verified in shared memory) and the default one,
+    // which verifies a private copy in a pooled buffer.
     let mut sub = listener
         .subscriber::<Pose>("/odom", 1024)
         .unwrap()
         .zero_copy(true);
+    let mut private = listener.subscriber::<Pose>("/odom", 1024).unwrap();
     let mut publisher = talker.publisher::<Pose>("/odom", 1024).unwrap();
     let mut pose = Pose {
         position: Point {
@@ -86,6 +88,12 @@ fn steady_state_path_adds_no_allocation_to_iceoryx2() {
             .expect("sample");
         assert_eq!(sample.sequence(), i);
         assert_eq!(sample.position.x.to_native(), i as f64);
+        let copy = private
+            .recv_timeout(Duration::from_secs(5))
+            .unwrap()
+            .expect("sample");
+        assert_eq!(copy.sequence(), i);
+        assert!(!copy.in_place());
     };
     for i in 1..=200 {
         cycle(i);

@@ -7,6 +7,7 @@
 mod executor;
 mod metrics;
 pub mod names;
+mod pool;
 mod publisher;
 mod pubsub;
 mod service;
@@ -16,6 +17,7 @@ use std::sync::Arc;
 
 pub use executor::{Executor, SpinError};
 pub use metrics::{DropLabels, DropReason, NodeMetrics, TopicLabels};
+pub use pool::PooledBuf;
 pub use pubsub::{
     ArchiveSink, FrameBuf, MeshMessage, NodeError, PublishError, Publisher, ReceiveError, Sample,
     Subscriber,

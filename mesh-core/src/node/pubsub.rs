@@ -164,6 +164,7 @@ impl<T: Transport> Node<T> {
             rejected: 0,
             replays: 0,
             lost: 0,
+            pool: Arc::default(),
             _m: PhantomData,
         })
     }
@@ -184,6 +185,7 @@ pub struct Subscriber<M, S> {
     rejected: u64,
     replays: u64,
     lost: u64,
+    pool: Arc<super::pool::BufferPool>,
     _m: PhantomData<fn() -> M>,
 }
 
@@ -200,15 +202,15 @@ impl<M, S> std::fmt::Debug for Subscriber<M, S> {
 pub enum FrameBuf<F> {
     /// In the transport's memory (zero-copy subscribers).
     Shared(F),
-    /// In a private, aligned copy made before verification.
-    Private(AlignedVec),
+    /// In a private, aligned copy made before verification (a pooled buffer).
+    Private(super::PooledBuf),
 }
 
 impl<F: AsRef<[u8]>> AsRef<[u8]> for FrameBuf<F> {
     fn as_ref(&self) -> &[u8] {
         match self {
             Self::Shared(f) => f.as_ref(),
-            Self::Private(v) => v.as_slice(),
+            Self::Private(v) => v.as_ref(),
         }
     }
 }
@@ -404,10 +406,9 @@ impl<M: MeshMessage, S: FrameSubscriber> Subscriber<M, S> {
         let buf = if self.zero_copy {
             FrameBuf::Shared(frame)
         } else {
-            // Verify and read a private copy: nobody can change it after the check.
-            let mut private = AlignedVec::with_capacity(frame.as_ref().len());
-            private.extend_from_slice(frame.as_ref());
-            FrameBuf::Private(private)
+            // Verify and read a private copy: nobody can change it after the check. The
+            // frame's shared memory is released right away; the copy's buffer is reused.
+            FrameBuf::Private(self.pool.copy_of(frame.as_ref()))
         };
         let env = match self
             .receiver
