@@ -481,3 +481,94 @@ fn losses_are_counted_overwritten_and_stalled() {
     drop((publisher, sub, node));
     common::remove_shm_prefix(&prefix);
 }
+
+#[cfg(feature = "shm")]
+#[test]
+fn qos_maps_onto_shared_memory_topics() {
+    use mesh_core::delivery::{History, Qos};
+    use mesh_core::transport::shm::ShmTransport;
+    use omni_msgs::std_msgs::msg::UInt64;
+    let prefix = format!("omqos{}_", std::process::id());
+    let key = NodeKey::from_seed(&[43; 32]);
+    let mut trust = TrustStore::new();
+    trust.add_publisher(key.public());
+    let node = Node::builder("qos", ShmTransport::with_prefix(&prefix).unwrap())
+        .key(key)
+        .security(SecurityConfig {
+            mode: SecurityMode::Lightweight,
+            ..SecurityConfig::default()
+        })
+        .trust(trust)
+        .build()
+        .unwrap();
+
+    // Transient local, keep last 4: a subscriber created after 6 messages gets the last 4.
+    let latched = Qos::reliable()
+        .transient_local()
+        .with_history(History::KeepLast(4));
+    let mut publisher = node
+        .publisher_with::<UInt64>("/qos/latched", 64, &latched)
+        .unwrap();
+    for i in 1..=6 {
+        publisher.publish(&UInt64 { data: i }).unwrap();
+    }
+    let mut late = node
+        .subscriber_with::<UInt64>("/qos/latched", 64, &latched)
+        .unwrap();
+    publisher.update().unwrap();
+    let mut got = Vec::new();
+    while let Some(s) = late.recv_timeout(Duration::from_millis(200)).unwrap() {
+        got.push(s.data.to_native());
+    }
+    assert_eq!(got, [3, 4, 5, 6]);
+    assert_eq!(late.lost(), 0, "a late joiner has lost nothing");
+
+    // A deeper queue than the topic has, or another reliability: typed errors that say so.
+    let err = node
+        .subscriber_with::<UInt64>("/qos/latched", 64, &Qos::reliable())
+        .unwrap_err();
+    assert!(err.to_string().contains("smaller history depth"), "{err}");
+    let err = node
+        .subscriber_with::<UInt64>(
+            "/qos/latched",
+            64,
+            &Qos::best_effort().with_history(History::KeepLast(4)),
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("same reliability"), "{err}");
+
+    // Lifespan: a message older than 1 ms when received is dropped as expired.
+    let short = Qos {
+        lifespan_ns: Some(1_000_000),
+        ..Qos::best_effort()
+    };
+    let mut publisher = node
+        .publisher_with::<UInt64>("/qos/life", 64, &short)
+        .unwrap();
+    let mut sub = node
+        .subscriber_with::<UInt64>("/qos/life", 64, &short)
+        .unwrap();
+    publisher.publish(&UInt64 { data: 1 }).unwrap();
+    std::thread::sleep(Duration::from_millis(20));
+    assert!(sub.try_recv().unwrap().is_none());
+    assert_eq!(sub.expired(), 1);
+    publisher.publish(&UInt64 { data: 2 }).unwrap();
+    assert_eq!(sub.try_recv().unwrap().expect("fresh").data.to_native(), 2);
+    drop((publisher, sub, late, node));
+    common::remove_shm_prefix(&prefix);
+}
+
+#[test]
+fn a_node_takes_its_security_from_a_config_file() {
+    let config =
+        mesh_core::config::Config::from_toml("[security]\nmode = \"development\"\n").unwrap();
+    let node = Node::builder("configured", InProcTransport::new())
+        .config(&config)
+        .build()
+        .unwrap();
+    assert!(node.policy().development_mode().is_ok());
+    let production = Node::builder("default", InProcTransport::new())
+        .build()
+        .unwrap();
+    assert!(production.policy().development_mode().is_err());
+}

@@ -25,6 +25,8 @@ pub enum DropReason {
     Replay,
     /// Signed correctly but not a valid archive of the topic's type.
     BadArchive,
+    /// Older than the subscriber's QoS lifespan.
+    Expired,
 }
 
 /// Labels of drop counters.
@@ -110,6 +112,7 @@ pub(crate) struct SubscriberMetrics {
     pub(crate) rejected: Counter,
     pub(crate) replay: Counter,
     pub(crate) bad_archive: Counter,
+    pub(crate) expired: Counter,
     pub(crate) lost: Counter,
     pub(crate) latency: Histogram,
 }
@@ -130,6 +133,7 @@ impl SubscriberMetrics {
             rejected: drop(DropReason::Rejected),
             replay: drop(DropReason::Replay),
             bad_archive: drop(DropReason::BadArchive),
+            expired: drop(DropReason::Expired),
             lost: m.lost.get_or_create_owned(&labels),
             latency: m.latency.get_or_create_owned(&labels),
         }

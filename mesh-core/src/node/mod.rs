@@ -144,6 +144,13 @@ impl<T: Transport> NodeBuilder<T> {
         self
     }
 
+    /// Applies a loaded configuration file (`omni-mesh.toml`): its security section (mode,
+    /// limits, budgets). Trust and keys are set separately.
+    pub fn config(mut self, config: &crate::config::Config) -> Self {
+        self.security = config.security.clone();
+        self
+    }
+
     /// Trusted publishers, authority, grants.
     pub fn trust(mut self, trust: TrustStore) -> Self {
         self.trust = trust;

@@ -18,6 +18,7 @@ use mesh_msg_runtime::{BoundsError, Message};
 
 use super::names::NameError;
 use super::Node;
+use crate::delivery::{Durability, History, Qos, Reliability};
 use crate::envelope::Envelope;
 use crate::envelope::{TopicId, Verified};
 use crate::identity::{Did, PublicKey};
@@ -93,28 +94,68 @@ fn boxed<E: std::error::Error + Send + Sync + 'static>(
     Box::new(e)
 }
 
-/// Channel settings for a topic: frames up to `max_bytes`, a queue of 8 and up to 8 ports
-/// (shared memory per publisher is about `max_bytes x (8 x subscribers + 2)`).
-fn spec<T>(node: &Node<T>, topic: &str, max_bytes: usize) -> ChannelSpec {
+/// Channel settings for a topic with `qos`: frames up to `max_bytes`, up to 8 ports, a queue
+/// as deep as the QoS history (shared memory per publisher is about
+/// `max_bytes x (depth x subscribers + history + 2)`).
+///
+/// On one host a topic's endpoints share one iceoryx2 service, so QoS maps onto it this way:
+/// reliable = lossless queues (a publisher waits, up to the node's stall deadline), best
+/// effort = the oldest queued message is overwritten; transient-local = the publisher keeps
+/// the last `depth` messages for late joiners. Every endpoint of a topic must agree on
+/// reliability; depth and history are minimums the first endpoint sets.
+fn spec<T>(node: &Node<T>, topic: &str, max_bytes: usize, qos: &Qos) -> ChannelSpec {
+    let depth = match qos.history {
+        History::KeepLast(d) => d,
+        History::KeepAll { max_messages, .. } => max_messages,
+    };
+    let depth = usize::try_from(depth).unwrap_or(usize::MAX).clamp(1, 1024);
     ChannelSpec {
-        queue_depth: 8,
+        queue_depth: depth,
         max_ports: 8,
-        lossless: node.lossless,
+        history: if qos.durability == Durability::TransientLocal {
+            depth
+        } else {
+            0
+        },
+        lossless: qos.reliability == Reliability::Reliable,
         stall_deadline: node.stall_deadline,
         ..ChannelSpec::new(topic, crate::envelope::signed_len(max_bytes))
     }
 }
 
 impl<T: Transport> Node<T> {
+    /// The QoS of endpoints made without one: keep last 8, volatile, reliable (lossless) if
+    /// the node is [lossless](super::NodeBuilder::lossless), otherwise best effort.
+    #[must_use]
+    pub fn default_qos(&self) -> Qos {
+        let base = if self.lossless {
+            Qos::reliable()
+        } else {
+            Qos::best_effort()
+        };
+        base.with_history(History::KeepLast(8))
+    }
+
     /// A publisher of `M` on `topic` (resolved against the namespace) for messages whose
-    /// archive is at most `max_bytes`.
+    /// archive is at most `max_bytes`, with the node's [default QoS](Self::default_qos).
     pub fn publisher<M: MeshMessage>(
         &self,
         topic: &str,
         max_bytes: usize,
     ) -> Result<Publisher<M, T::Publisher>, NodeError> {
+        self.publisher_with(topic, max_bytes, &self.default_qos())
+    }
+
+    /// A publisher with `qos` (see [`Qos`]: reliability, durability and history apply on
+    /// shared memory; deadline and liveliness are not enforced there yet).
+    pub fn publisher_with<M: MeshMessage>(
+        &self,
+        topic: &str,
+        max_bytes: usize,
+        qos: &Qos,
+    ) -> Result<Publisher<M, T::Publisher>, NodeError> {
         let name = self.resolve(topic)?;
-        let channel = spec(self, &name, max_bytes);
+        let channel = spec(self, &name, max_bytes, qos);
         let port = self
             .transport
             .publisher(&channel)
@@ -140,14 +181,26 @@ impl<T: Transport> Node<T> {
         }))
     }
 
-    /// A subscriber of `M` on `topic` for messages whose archive is at most `max_bytes`.
+    /// A subscriber of `M` on `topic` for messages whose archive is at most `max_bytes`, with
+    /// the node's [default QoS](Self::default_qos).
     pub fn subscriber<M: MeshMessage>(
         &self,
         topic: &str,
         max_bytes: usize,
     ) -> Result<Subscriber<M, T::Subscriber>, NodeError> {
+        self.subscriber_with(topic, max_bytes, &self.default_qos())
+    }
+
+    /// A subscriber with `qos`: as for [`publisher_with`](Self::publisher_with), and a
+    /// lifespan drops messages older than it (by publisher timestamp) as expired.
+    pub fn subscriber_with<M: MeshMessage>(
+        &self,
+        topic: &str,
+        max_bytes: usize,
+        qos: &Qos,
+    ) -> Result<Subscriber<M, T::Subscriber>, NodeError> {
         let name = self.resolve(topic)?;
-        let channel = spec(self, &name, max_bytes);
+        let channel = spec(self, &name, max_bytes, qos);
         let port = self
             .transport
             .subscriber(&channel)
@@ -164,6 +217,8 @@ impl<T: Transport> Node<T> {
             rejected: 0,
             replays: 0,
             lost: 0,
+            expired: 0,
+            lifespan_ns: qos.lifespan_ns,
             pool: Arc::default(),
             _m: PhantomData,
         })
@@ -185,6 +240,8 @@ pub struct Subscriber<M, S> {
     rejected: u64,
     replays: u64,
     lost: u64,
+    expired: u64,
+    lifespan_ns: Option<u64>,
     pool: Arc<super::pool::BufferPool>,
     _m: PhantomData<fn() -> M>,
 }
@@ -333,6 +390,12 @@ impl<M: MeshMessage, S: FrameSubscriber> Subscriber<M, S> {
         self.lost
     }
 
+    /// Messages dropped so far for being older than the QoS lifespan.
+    #[must_use]
+    pub fn expired(&self) -> u64 {
+        self.expired
+    }
+
     /// Frames rejected so far (security, malformed archive), and replays/duplicates dropped.
     #[must_use]
     pub fn dropped(&self) -> (u64, u64) {
@@ -393,6 +456,10 @@ impl<M: MeshMessage, S: FrameSubscriber> Subscriber<M, S> {
                     self.metrics.bad_archive.inc();
                     self.rejected += 1;
                 }
+                Accepted::Expired => {
+                    self.metrics.expired.inc();
+                    self.expired += 1;
+                }
             }
         }
     }
@@ -428,6 +495,12 @@ impl<M: MeshMessage, S: FrameSubscriber> Subscriber<M, S> {
             self.lost += skipped;
             self.metrics.lost.inc_by(skipped);
         }
+        if self
+            .lifespan_ns
+            .is_some_and(|life| now.saturating_sub(h.timestamp_ns()) > life)
+        {
+            return Accepted::Expired;
+        }
         let copy = match rkyv::access::<M::Zc, RkyvError>(env.payload()) {
             Ok(_) => None,
             Err(_) => {
@@ -459,4 +532,6 @@ enum Accepted<M, F> {
     Rejected(Reject),
     /// Signed correctly, but not a valid archive of the topic's type.
     BadArchive,
+    /// Older than the QoS lifespan.
+    Expired,
 }

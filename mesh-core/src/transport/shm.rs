@@ -40,7 +40,7 @@ pub enum ShmError {
     #[error("cannot create the shared-memory node: {0:?}")]
     Node(NodeCreationFailure),
     /// The data service could not be opened or created (e.g. incompatible settings).
-    #[error("cannot open channel `{topic}`: {cause:?}")]
+    #[error("cannot open channel `{topic}`: {cause:?}{}", channel_hint(cause))]
     Channel {
         /// Topic.
         topic: String,
@@ -128,6 +128,27 @@ pub use iceoryx2::service::ipc_threadsafe::Service as ThreadSafe;
 /// A shared-memory transport whose nodes, publishers and subscribers can move between
 /// threads (for [`crate::node::ThreadedExecutor`] and language bindings).
 pub type ThreadSafeShmTransport = ShmTransport<ThreadSafe>;
+
+/// What an incompatible-settings error means in QoS terms.
+fn channel_hint(cause: &PublishSubscribeOpenOrCreateError) -> &'static str {
+    use iceoryx2::service::builder::publish_subscribe::PublishSubscribeOpenError as Open;
+    match cause {
+        PublishSubscribeOpenOrCreateError::PublishSubscribeOpenError(open) => match open {
+            Open::IncompatibleOverflowBehavior => {
+                " (the topic exists with the other reliability QoS: on one host every endpoint \
+                 of a topic must use the same reliability)"
+            }
+            Open::DoesNotSupportRequestedMinBufferSize => {
+                " (the topic exists with a smaller history depth QoS than requested)"
+            }
+            Open::DoesNotSupportRequestedMinHistorySize => {
+                " (the topic exists without transient-local durability of this depth)"
+            }
+            _ => "",
+        },
+        _ => "",
+    }
+}
 
 type DataFactory<S> = iceoryx2::service::port_factory::publish_subscribe::PortFactory<S, [u8], ()>;
 type EventFactory<S> = iceoryx2::service::port_factory::event::PortFactory<S>;
