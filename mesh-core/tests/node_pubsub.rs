@@ -78,6 +78,13 @@ fn inproc_typed_round_trip_with_verified_sender() {
         assert_eq!(sample.to_owned_message().unwrap(), pose(i));
     }
     assert!(sub.try_recv().unwrap().is_none());
+    // Blocking forms: `recv` and the iterator.
+    for i in 6..=8 {
+        publisher.publish(&pose(i)).unwrap();
+    }
+    assert_eq!(sub.recv().unwrap().sequence(), 6);
+    let rest: Vec<u64> = sub.iter().take(2).map(|s| s.unwrap().sequence()).collect();
+    assert_eq!(rest, [7, 8]);
 }
 
 #[test]

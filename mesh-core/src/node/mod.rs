@@ -19,8 +19,8 @@ pub use executor::{Executor, SpinError};
 pub use metrics::{DropLabels, DropReason, NodeMetrics, TopicLabels};
 pub use pool::PooledBuf;
 pub use pubsub::{
-    ArchiveSink, FrameBuf, MeshMessage, NodeError, PublishError, Publisher, ReceiveError, Sample,
-    Subscriber,
+    ArchiveSink, FrameBuf, Incoming, MeshMessage, NodeError, PublishError, Publisher, ReceiveError,
+    Sample, Subscriber,
 };
 pub use service::{CallError, ServeError, ServiceClient, ServiceServer};
 pub use threaded::{RunningExecutor, ThreadedError, ThreadedExecutor};

@@ -469,6 +469,25 @@ impl<M: MeshMessage, S: FrameSubscriber> Subscriber<M, S> {
         self.recv_timeout(Duration::ZERO)
     }
 
+    /// The next verified message, waiting for it as long as it takes (without spinning,
+    /// unless [`busy_spin`](Self::busy_spin) is on).
+    pub fn recv(&mut self) -> Result<Sample<M, S::Frame>, ReceiveError> {
+        loop {
+            if let Some(sample) = self.recv_timeout(Duration::from_secs(3600))? {
+                return Ok(sample);
+            }
+        }
+    }
+
+    /// A blocking iterator over verified messages (`for sample in subscriber.iter()`); it
+    /// ends at the first transport error, which it yields.
+    pub fn iter(&mut self) -> Incoming<'_, M, S> {
+        Incoming {
+            subscriber: self,
+            failed: false,
+        }
+    }
+
     fn accept(&mut self, frame: S::Frame, now: u64) -> Accepted<M, S::Frame> {
         let buf = if self.zero_copy {
             FrameBuf::Shared(frame)
@@ -520,6 +539,26 @@ impl<M: MeshMessage, S: FrameSubscriber> Subscriber<M, S> {
             shared: self.zero_copy,
             _m: PhantomData,
         })
+    }
+}
+
+/// A blocking iterator over a subscriber's verified messages ([`Subscriber::iter`]).
+#[derive(Debug)]
+pub struct Incoming<'s, M, S> {
+    subscriber: &'s mut Subscriber<M, S>,
+    failed: bool,
+}
+
+impl<M: MeshMessage, S: FrameSubscriber> Iterator for Incoming<'_, M, S> {
+    type Item = Result<Sample<M, S::Frame>, ReceiveError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed {
+            return None;
+        }
+        let next = self.subscriber.recv();
+        self.failed = next.is_err();
+        Some(next)
     }
 }
 
