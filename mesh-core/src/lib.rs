@@ -7,12 +7,15 @@
 //! - [`security`]: modes, trust store, authority grants, topic ACL, revocations, and the
 //!   receive path with counted cheap rejection;
 //! - [`replay`]: epochs and sequence windows for replay protection;
-//! - [`config`]: the typed node configuration.
+//! - [`config`]: the typed node configuration;
+//! - `net` (feature `net`, default): links between hosts (framing, identity handshake, TCP).
 
 pub mod config;
 pub mod delivery;
 pub mod envelope;
 pub mod identity;
+#[cfg(feature = "net")]
+pub mod net;
 pub mod node;
 pub mod replay;
 pub mod sdk;

@@ -248,6 +248,17 @@ impl SecurityPolicy {
         &self.trust
     }
 
+    /// Whether a peer with `key` may open a link to this node: any valid key in development
+    /// mode, otherwise a key the trust store knows and has not revoked.
+    #[must_use]
+    pub fn admits_peer(&self, key: &PublicKey) -> bool {
+        let bytes = key.to_bytes();
+        if self.trust.is_revoked(&bytes) {
+            return false;
+        }
+        self.config.mode == SecurityMode::Development || self.trust.knows(&bytes)
+    }
+
     /// The trust store, for adding keys, grants and revocations.
     pub fn trust_mut(&mut self) -> &mut TrustStore {
         &mut self.trust

@@ -1,0 +1,549 @@
+//! TCP links (tokio): a connection, the identity handshake over it, then two tasks: a writer
+//! that drains a bounded queue and sends frames in batches with vectored writes (one syscall
+//! for many small frames), and a reader that splits the stream into frames (lengths checked
+//! before allocation) into a bounded queue. Both queues are bounded, so a slow peer pushes
+//! back through TCP flow control to the sender's `send().await`. [`Redial`] keeps a link to
+//! an address up, reconnecting with jittered exponential back-off.
+
+use std::io::IoSlice;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use bytes::Bytes;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use super::frame::{prefix, FrameDecoder, FrameError, LEN_PREFIX};
+use super::handshake::{fresh_nonce, Handshake, HandshakeError, Role};
+use crate::identity::{NodeKey, PublicKey};
+use crate::security::SecurityPolicy;
+
+/// Settings of a link.
+#[derive(Debug, Clone)]
+pub struct LinkConfig {
+    /// Largest frame accepted or sent (an envelope with its payload).
+    pub max_frame: usize,
+    /// Frames queued per direction before `send` waits (back-pressure).
+    pub queue: usize,
+    /// Most bytes the writer gathers into one vectored write.
+    pub batch_bytes: usize,
+    /// Longest the handshake may take.
+    pub handshake_timeout: Duration,
+}
+
+impl Default for LinkConfig {
+    fn default() -> Self {
+        Self {
+            max_frame: 16 << 20,
+            queue: 1024,
+            batch_bytes: 256 << 10,
+            handshake_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// A link could not be opened, or ended.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LinkError {
+    /// A socket operation failed.
+    #[error("{op} {addr}: {source}")]
+    Io {
+        /// What was being done.
+        op: &'static str,
+        /// The address involved.
+        addr: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The peer sent a frame that cannot be decoded.
+    #[error(transparent)]
+    Frame(#[from] FrameError),
+    /// The peer failed the identity handshake.
+    #[error(transparent)]
+    Handshake(#[from] HandshakeError),
+    /// The handshake did not finish in time.
+    #[error("handshake with {0} timed out")]
+    HandshakeTimeout(String),
+    /// The peer closed the connection before the handshake finished (it may not trust us).
+    #[error("{0} closed the connection during the handshake (is this node trusted there?)")]
+    ClosedInHandshake(String),
+    /// The link has ended; see [`Link::end_reason`].
+    #[error("link closed")]
+    Closed,
+}
+
+fn io(op: &'static str, addr: SocketAddr) -> impl FnOnce(std::io::Error) -> LinkError {
+    move |source| LinkError::Io {
+        op,
+        addr: addr.to_string(),
+        source,
+    }
+}
+
+/// An authenticated connection to one peer.
+#[derive(Debug)]
+pub struct Link {
+    peer: PublicKey,
+    remote: SocketAddr,
+    tx: mpsc::Sender<Bytes>,
+    rx: mpsc::Receiver<Bytes>,
+    ended: Arc<Mutex<Option<String>>>,
+    tasks: [JoinHandle<()>; 2],
+}
+
+impl Link {
+    /// The authenticated peer.
+    #[must_use]
+    pub fn peer(&self) -> PublicKey {
+        self.peer
+    }
+
+    /// The peer's socket address.
+    #[must_use]
+    pub fn remote(&self) -> SocketAddr {
+        self.remote
+    }
+
+    /// Queues `frame` for sending, waiting while the queue is full (back-pressure).
+    ///
+    /// # Errors
+    /// [`LinkError::Frame`] for an empty or oversized frame, [`LinkError::Closed`] once the
+    /// link has ended.
+    pub async fn send(&self, frame: Bytes) -> Result<(), LinkError> {
+        self.sender().send(frame).await
+    }
+
+    /// A handle for sending from other tasks.
+    #[must_use]
+    pub fn sender(&self) -> LinkSender {
+        LinkSender {
+            tx: self.tx.clone(),
+        }
+    }
+
+    /// The next frame from the peer; `None` once the link has ended.
+    pub async fn recv(&mut self) -> Option<Bytes> {
+        self.rx.recv().await
+    }
+
+    /// Why the link ended (`None` while it is up or after a clean close by the peer).
+    #[must_use]
+    pub fn end_reason(&self) -> Option<String> {
+        self.ended
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
+
+impl Drop for Link {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+/// Sends on a link from any task.
+#[derive(Debug, Clone)]
+pub struct LinkSender {
+    tx: mpsc::Sender<Bytes>,
+}
+
+impl LinkSender {
+    /// As [`Link::send`].
+    ///
+    /// # Errors
+    /// As [`Link::send`].
+    pub async fn send(&self, frame: Bytes) -> Result<(), LinkError> {
+        if frame.is_empty() {
+            return Err(FrameError::Empty.into());
+        }
+        self.tx.send(frame).await.map_err(|_| LinkError::Closed)
+    }
+}
+
+/// Opens a link to `addr` as this node.
+///
+/// # Errors
+/// Connection failures, handshake failures (including an untrusted peer) and timeouts.
+pub async fn connect(
+    addr: SocketAddr,
+    key: &Arc<NodeKey>,
+    policy: &Arc<SecurityPolicy>,
+    config: &LinkConfig,
+) -> Result<Link, LinkError> {
+    let stream = TcpStream::connect(addr)
+        .await
+        .map_err(io("connect to", addr))?;
+    establish(stream, addr, Role::Initiator, key, policy, config).await
+}
+
+/// Accepts links.
+#[derive(Debug)]
+pub struct LinkListener {
+    listener: TcpListener,
+    key: Arc<NodeKey>,
+    policy: Arc<SecurityPolicy>,
+    config: LinkConfig,
+}
+
+impl LinkListener {
+    /// Listens on `addr` (port 0 picks a free port).
+    ///
+    /// # Errors
+    /// [`LinkError::Io`] when the address cannot be bound.
+    pub async fn bind(
+        addr: SocketAddr,
+        key: Arc<NodeKey>,
+        policy: Arc<SecurityPolicy>,
+        config: LinkConfig,
+    ) -> Result<Self, LinkError> {
+        let listener = TcpListener::bind(addr).await.map_err(io("bind", addr))?;
+        Ok(Self {
+            listener,
+            key,
+            policy,
+            config,
+        })
+    }
+
+    /// The bound address.
+    ///
+    /// # Errors
+    /// [`LinkError::Io`] if the socket cannot say.
+    pub fn local_addr(&self) -> Result<SocketAddr, LinkError> {
+        let unknown: SocketAddr = ([0, 0, 0, 0], 0).into();
+        self.listener
+            .local_addr()
+            .map_err(io("local address of", unknown))
+    }
+
+    /// Accepts one connection and runs the handshake. An error concerns that connection
+    /// only (for example an untrusted peer, refused and closed); keep accepting.
+    ///
+    /// # Errors
+    /// As [`connect`].
+    pub async fn accept(&self) -> Result<Link, LinkError> {
+        let unknown: SocketAddr = ([0, 0, 0, 0], 0).into();
+        let (stream, addr) = self
+            .listener
+            .accept()
+            .await
+            .map_err(io("accept on", unknown))?;
+        establish(
+            stream,
+            addr,
+            Role::Responder,
+            &self.key,
+            &self.policy,
+            &self.config,
+        )
+        .await
+    }
+}
+
+async fn establish(
+    stream: TcpStream,
+    addr: SocketAddr,
+    role: Role,
+    key: &Arc<NodeKey>,
+    policy: &Arc<SecurityPolicy>,
+    config: &LinkConfig,
+) -> Result<Link, LinkError> {
+    stream
+        .set_nodelay(true)
+        .map_err(io("set TCP_NODELAY on", addr))?;
+    let (mut read, mut write) = stream.into_split();
+    let mut decoder = FrameDecoder::new(config.max_frame);
+    let handshake = handshake(&mut read, &mut write, &mut decoder, addr, role, key, policy);
+    let peer = tokio::time::timeout(config.handshake_timeout, handshake)
+        .await
+        .map_err(|_| LinkError::HandshakeTimeout(addr.to_string()))??;
+    let (out_tx, out_rx) = mpsc::channel(config.queue.max(1));
+    let (in_tx, in_rx) = mpsc::channel(config.queue.max(1));
+    let ended = Arc::new(Mutex::new(None));
+    let writer = tokio::spawn(write_loop(
+        write,
+        out_rx,
+        config.clone(),
+        addr,
+        Arc::clone(&ended),
+    ));
+    let reader = tokio::spawn(read_loop(read, decoder, in_tx, addr, Arc::clone(&ended)));
+    tracing::debug!(%addr, peer = %peer, "link established");
+    Ok(Link {
+        peer,
+        remote: addr,
+        tx: out_tx,
+        rx: in_rx,
+        ended,
+        tasks: [writer, reader],
+    })
+}
+
+async fn handshake(
+    read: &mut OwnedReadHalf,
+    write: &mut OwnedWriteHalf,
+    decoder: &mut FrameDecoder,
+    addr: SocketAddr,
+    role: Role,
+    key: &NodeKey,
+    policy: &SecurityPolicy,
+) -> Result<PublicKey, LinkError> {
+    let (mut state, hello) = Handshake::start(role, key, fresh_nonce());
+    write_frame(write, &hello, addr).await?;
+    loop {
+        let Some(frame) = decoder.next_frame()? else {
+            let n = read
+                .read_buf(decoder.read_buf())
+                .await
+                .map_err(io("read handshake from", addr))?;
+            if n == 0 {
+                return Err(LinkError::ClosedInHandshake(addr.to_string()));
+            }
+            continue;
+        };
+        let out = state.on_frame(&frame, |k| policy.admits_peer(k))?;
+        if let Some(reply) = out.send {
+            write_frame(write, &reply, addr).await?;
+        }
+        if let Some(peer) = out.established {
+            return Ok(peer);
+        }
+    }
+}
+
+async fn write_frame(
+    write: &mut OwnedWriteHalf,
+    frame: &[u8],
+    addr: SocketAddr,
+) -> Result<(), LinkError> {
+    let head = prefix(frame.len(), usize::MAX)?;
+    let mut bufs = [IoSlice::new(&head), IoSlice::new(frame)];
+    write_all_vectored(write, &mut bufs)
+        .await
+        .map_err(io("write to", addr))
+}
+
+/// Writes every byte of `bufs` (vectored writes may be partial).
+async fn write_all_vectored(
+    write: &mut OwnedWriteHalf,
+    mut bufs: &mut [IoSlice<'_>],
+) -> std::io::Result<()> {
+    while !bufs.is_empty() {
+        let n = write.write_vectored(bufs).await?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::WriteZero.into());
+        }
+        IoSlice::advance_slices(&mut bufs, n);
+    }
+    Ok(())
+}
+
+fn record(ended: &Mutex<Option<String>>, reason: String) {
+    let mut slot = ended.lock().unwrap_or_else(PoisonError::into_inner);
+    if slot.is_none() {
+        *slot = Some(reason);
+    }
+}
+
+/// Most frames gathered into one vectored write (Linux allows 1024 slices per call).
+const BATCH_FRAMES: usize = 256;
+
+async fn write_loop(
+    mut write: OwnedWriteHalf,
+    mut queue: mpsc::Receiver<Bytes>,
+    config: LinkConfig,
+    addr: SocketAddr,
+    ended: Arc<Mutex<Option<String>>>,
+) {
+    let mut batch: Vec<Bytes> = Vec::with_capacity(BATCH_FRAMES);
+    let mut heads: Vec<[u8; LEN_PREFIX]> = Vec::with_capacity(BATCH_FRAMES);
+    while let Some(first) = queue.recv().await {
+        batch.clear();
+        heads.clear();
+        let mut bytes = first.len();
+        batch.push(first);
+        // Gather what else is already queued: one syscall for many small frames.
+        while batch.len() < BATCH_FRAMES && bytes < config.batch_bytes {
+            match queue.try_recv() {
+                Ok(frame) => {
+                    bytes += frame.len();
+                    batch.push(frame);
+                }
+                Err(_) => break,
+            }
+        }
+        for frame in &batch {
+            match prefix(frame.len(), config.max_frame) {
+                Ok(head) => heads.push(head),
+                Err(e) => {
+                    record(&ended, format!("refused to send: {e}"));
+                    return;
+                }
+            }
+        }
+        let mut slices: Vec<IoSlice<'_>> = heads
+            .iter()
+            .zip(&batch)
+            .flat_map(|(h, f)| [IoSlice::new(h), IoSlice::new(f)])
+            .collect();
+        if let Err(e) = write_all_vectored(&mut write, &mut slices).await {
+            record(&ended, format!("write to {addr}: {e}"));
+            return;
+        }
+    }
+    // Every sender is gone: close our half cleanly.
+    let _ = write.shutdown().await;
+}
+
+async fn read_loop(
+    mut read: OwnedReadHalf,
+    mut decoder: FrameDecoder,
+    queue: mpsc::Sender<Bytes>,
+    addr: SocketAddr,
+    ended: Arc<Mutex<Option<String>>>,
+) {
+    loop {
+        match decoder.next_frame() {
+            Ok(Some(frame)) => {
+                if queue.send(frame).await.is_err() {
+                    return; // the link was dropped
+                }
+            }
+            Ok(None) => match read.read_buf(decoder.read_buf()).await {
+                Ok(0) => return, // clean close by the peer
+                Ok(_) => {}
+                Err(e) => {
+                    record(&ended, format!("read from {addr}: {e}"));
+                    return;
+                }
+            },
+            Err(e) => {
+                tracing::warn!(%addr, error = %e, "closing link: bad frame");
+                record(&ended, format!("{addr} sent a bad frame: {e}"));
+                return;
+            }
+        }
+    }
+}
+
+/// Jittered exponential back-off (sans-IO): `initial`, doubling up to `max`, each delay drawn
+/// uniformly from its upper half so reconnecting peers do not move in lockstep.
+#[derive(Debug, Clone)]
+pub struct Backoff {
+    initial: Duration,
+    max: Duration,
+    next: Duration,
+}
+
+impl Backoff {
+    /// Back-off from `initial` to `max`.
+    #[must_use]
+    pub fn new(initial: Duration, max: Duration) -> Self {
+        Self {
+            initial,
+            max,
+            next: initial,
+        }
+    }
+
+    /// The next delay, given a random value in `0.0..1.0`.
+    pub fn next_delay(&mut self, random: f64) -> Duration {
+        let ceiling = self.next;
+        self.next = (self.next * 2).min(self.max);
+        ceiling.mul_f64(0.5 + 0.5 * random.clamp(0.0, 1.0))
+    }
+
+    /// Starts over (after a success).
+    pub fn reset(&mut self) {
+        self.next = self.initial;
+    }
+}
+
+/// Keeps (re)connecting to one address.
+#[derive(Debug)]
+pub struct Redial {
+    addr: SocketAddr,
+    key: Arc<NodeKey>,
+    policy: Arc<SecurityPolicy>,
+    config: LinkConfig,
+    backoff: Backoff,
+}
+
+impl Redial {
+    /// Dials `addr`, backing off from 100 ms to 5 s between failed attempts.
+    #[must_use]
+    pub fn new(
+        addr: SocketAddr,
+        key: Arc<NodeKey>,
+        policy: Arc<SecurityPolicy>,
+        config: LinkConfig,
+    ) -> Self {
+        Self {
+            addr,
+            key,
+            policy,
+            config,
+            backoff: Backoff::new(Duration::from_millis(100), Duration::from_secs(5)),
+        }
+    }
+
+    /// Uses `backoff` between attempts.
+    #[must_use]
+    pub fn with_backoff(mut self, backoff: Backoff) -> Self {
+        self.backoff = backoff;
+        self
+    }
+
+    /// A link, after at most `attempts` tries (waiting the back-off between them).
+    ///
+    /// # Errors
+    /// The last attempt's error.
+    pub async fn connect(&mut self, attempts: u32) -> Result<Link, LinkError> {
+        let mut last = LinkError::Closed;
+        for attempt in 0..attempts.max(1) {
+            if attempt > 0 {
+                let random = f64::from(rand_core::RngCore::next_u32(&mut rand_core::OsRng))
+                    / f64::from(u32::MAX);
+                tokio::time::sleep(self.backoff.next_delay(random)).await;
+            }
+            match connect(self.addr, &self.key, &self.policy, &self.config).await {
+                Ok(link) => {
+                    self.backoff.reset();
+                    return Ok(link);
+                }
+                Err(e) => {
+                    tracing::debug!(addr = %self.addr, attempt, error = %e, "dial failed");
+                    last = e;
+                }
+            }
+        }
+        Err(last)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_to_its_cap_with_jitter_and_resets() {
+        let mut b = Backoff::new(Duration::from_millis(100), Duration::from_millis(800));
+        let highs: Vec<u128> = (0..6).map(|_| b.next_delay(1.0).as_millis()).collect();
+        assert_eq!(highs, [100, 200, 400, 800, 800, 800]);
+        assert_eq!(
+            b.next_delay(0.0),
+            Duration::from_millis(400),
+            "lower half of 800"
+        );
+        b.reset();
+        assert_eq!(b.next_delay(1.0), Duration::from_millis(100));
+    }
+}
