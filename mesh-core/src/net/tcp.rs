@@ -93,8 +93,12 @@ pub struct Link {
     tx: mpsc::Sender<Bytes>,
     rx: mpsc::Receiver<Bytes>,
     ended: Arc<Mutex<Option<String>>>,
-    tasks: [JoinHandle<()>; 2],
+    reader: JoinHandle<()>,
+    writer: Option<JoinHandle<()>>,
 }
+
+/// How long a dropped link keeps sending what was queued before it is cut.
+const LINGER: Duration = Duration::from_secs(5);
 
 impl Link {
     /// The authenticated peer.
@@ -141,10 +145,40 @@ impl Link {
     }
 }
 
+impl Link {
+    /// Closes the link gracefully: frames already queued are sent (up to `timeout`), then the
+    /// connection is shut down.
+    pub async fn close(mut self, timeout: Duration) {
+        let Some(writer) = self.writer.take() else {
+            return;
+        };
+        let abort = writer.abort_handle();
+        // Dropping every sender ends the writer once the queue is drained.
+        let (closed_tx, _) = mpsc::channel(1);
+        drop(std::mem::replace(&mut self.tx, closed_tx));
+        if tokio::time::timeout(timeout, writer).await.is_err() {
+            abort.abort();
+        }
+    }
+}
+
 impl Drop for Link {
     fn drop(&mut self) {
-        for task in &self.tasks {
-            task.abort();
+        self.reader.abort();
+        // The writer drains what was queued (the queue closes with the last sender), for at
+        // most LINGER; outside a runtime it is cut at once.
+        if let Some(writer) = self.writer.take() {
+            match tokio::runtime::Handle::try_current() {
+                Ok(rt) => {
+                    rt.spawn(async move {
+                        let abort = writer.abort_handle();
+                        if tokio::time::timeout(LINGER, writer).await.is_err() {
+                            abort.abort();
+                        }
+                    });
+                }
+                Err(_) => writer.abort(),
+            }
         }
     }
 }
@@ -283,7 +317,8 @@ async fn establish(
         tx: out_tx,
         rx: in_rx,
         ended,
-        tasks: [writer, reader],
+        reader,
+        writer: Some(writer),
     })
 }
 
