@@ -8,10 +8,12 @@
 //!   receive path with counted cheap rejection;
 //! - [`replay`]: epochs and sequence windows for replay protection;
 //! - [`config`]: the typed node configuration;
+//! - [`discovery`]: SWIM gossip membership, signed announcements, DID -> address routing;
 //! - `net` (feature `net`, default): links between hosts (framing, identity handshake, TCP).
 
 pub mod config;
 pub mod delivery;
+pub mod discovery;
 pub mod envelope;
 pub mod identity;
 #[cfg(feature = "net")]
