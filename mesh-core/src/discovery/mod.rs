@@ -12,6 +12,8 @@
 //! [`Discovery::poll_transmit`].
 
 mod protocol;
+#[cfg(feature = "net")]
+pub mod udp;
 pub mod wire;
 
 use std::collections::{HashMap, VecDeque};
