@@ -1,4 +1,5 @@
-//! Comparative TCP harness over loopback, in one run: OMNI-MESH TCP links (identity
+//! Comparative link harness over loopback, in one run: OMNI-MESH QUIC links (quinn, TLS 1.3,
+//! certificates from node keys) and TCP links (identity
 //! handshake, length-prefixed frames, batched vectored writes, tokio) against raw `std` TCP
 //! ping-pong with the same framing (4-byte length + payload in one write, `TCP_NODELAY`,
 //! blocking reads; buffered reads and writes when streaming).
@@ -19,6 +20,7 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use mesh_core::identity::NodeKey;
+use mesh_core::net::quic::{QuicConfig, QuicEndpoint};
 use mesh_core::net::tcp::{connect, LinkConfig, LinkListener};
 use mesh_core::security::{SecurityConfig, SecurityMode, SecurityPolicy, TrustStore};
 
@@ -133,6 +135,70 @@ fn ours(len: usize, rounds: usize) -> (Vec<f64>, f64) {
     })
 }
 
+/// The same exchange over an OMNI-MESH QUIC link (TLS 1.3, one stream per topic).
+fn quic(len: usize, rounds: usize) -> (Vec<f64>, f64) {
+    let (a, b) = (NodeKey::from_seed(&[1; 32]), NodeKey::from_seed(&[2; 32]));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stream = if len == 64 { STREAM } else { 0 };
+    let config = QuicConfig {
+        max_frame: 2 << 20,
+        ..QuicConfig::default()
+    };
+    let server_config = config.clone();
+    let peer = std::thread::Builder::new()
+        .name("quic-peer".into())
+        .spawn(move || {
+            runtime().block_on(async move {
+                let endpoint =
+                    QuicEndpoint::bind(([127, 0, 0, 1], 0).into(), &b, policy(&a), server_config)
+                        .expect("bind");
+                tx.send(endpoint.local_addr().expect("addr")).expect("addr");
+                let mut link = endpoint.accept().await.expect("accept");
+                for _ in 0..rounds + 20 {
+                    let f = link.recv().await.expect("ping");
+                    link.send(f).await.expect("pong");
+                }
+                let start = Instant::now();
+                for _ in 0..stream {
+                    link.recv().await.expect("frame");
+                }
+                let secs = start.elapsed().as_secs_f64();
+                link.close().await;
+                secs
+            })
+        })
+        .expect("thread");
+    let addr = rx.recv().expect("addr");
+    runtime().block_on(async move {
+        let (a, b) = (NodeKey::from_seed(&[1; 32]), NodeKey::from_seed(&[2; 32]));
+        let endpoint = QuicEndpoint::bind(([127, 0, 0, 1], 0).into(), &a, policy(&b), config)
+            .expect("bind");
+        let mut link = endpoint
+            .connect(addr, Some(b.public()))
+            .await
+            .expect("connect");
+        let ping = Bytes::from(vec![7u8; len]);
+        let mut rtts = Vec::with_capacity(rounds);
+        for i in 0..rounds + 20 {
+            let t = Instant::now();
+            link.send(ping.clone()).await.expect("send");
+            let pong = link.recv().await.expect("pong");
+            assert_eq!(pong.len(), len);
+            if i >= 20 {
+                rtts.push(t.elapsed().as_secs_f64() * 1e6);
+            }
+        }
+        for _ in 0..stream {
+            link.send(ping.clone()).await.expect("send");
+        }
+        let secs = tokio::task::spawn_blocking(move || peer.join().expect("peer"))
+            .await
+            .expect("join");
+        rtts.sort_by(f64::total_cmp);
+        (rtts, if stream > 0 { stream as f64 / secs } else { 0.0 })
+    })
+}
+
 fn read_frame(s: &mut impl Read, buf: &mut Vec<u8>) {
     let mut head = [0u8; 4];
     s.read_exact(&mut head).expect("head");
@@ -214,9 +280,11 @@ fn main() {
     for (len, label, rounds) in SIZES {
         let (raw_rtt, raw_rate) = raw(len, rounds);
         let (our_rtt, our_rate) = ours(len, rounds);
+        let (quic_rtt, quic_rate) = quic(len, rounds);
         for (name, rtt, rate) in [
             ("raw TCP (std, same framing)", &raw_rtt, raw_rate),
             ("OMNI-MESH TCP link", &our_rtt, our_rate),
+            ("OMNI-MESH QUIC link (TLS 1.3)", &quic_rtt, quic_rate),
         ] {
             let rate = if len == 64 {
                 format!("{rate:.0}")
@@ -230,8 +298,9 @@ fn main() {
             );
         }
         ratios.push(format!(
-            "{label}: RTT p50 ours / raw = {:.2}x",
-            percentile(&our_rtt, 0.5) / percentile(&raw_rtt, 0.5)
+            "{label}: RTT p50 TCP link / raw = {:.2}x, QUIC link / raw = {:.2}x",
+            percentile(&our_rtt, 0.5) / percentile(&raw_rtt, 0.5),
+            percentile(&quic_rtt, 0.5) / percentile(&raw_rtt, 0.5)
         ));
         if len == 64 {
             ratios.push(format!(

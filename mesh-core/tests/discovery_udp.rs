@@ -72,7 +72,10 @@ async fn four_nodes_find_each_other_and_notice_a_death() {
         let table = nodes[1].state();
         let route = table.route(&keys[2].public()).unwrap().to_vec();
         assert_eq!(route, [std::net::SocketAddr::from(([127, 0, 0, 1], 7102))]);
-        assert_eq!(table.interested_in(&TopicId::of("/n2/cmd")), [keys[2].public()]);
+        assert_eq!(
+            table.interested_in(&TopicId::of("/n2/cmd")),
+            [keys[2].public()]
+        );
     }
     // Node 3 stops: the others declare it dead.
     let victim = keys[3].public();

@@ -4,4 +4,6 @@
 
 pub mod frame;
 pub mod handshake;
+#[cfg(feature = "quic")]
+pub mod quic;
 pub mod tcp;
