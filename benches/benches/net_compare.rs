@@ -171,8 +171,8 @@ fn quic(len: usize, rounds: usize) -> (Vec<f64>, f64) {
     let addr = rx.recv().expect("addr");
     runtime().block_on(async move {
         let (a, b) = (NodeKey::from_seed(&[1; 32]), NodeKey::from_seed(&[2; 32]));
-        let endpoint = QuicEndpoint::bind(([127, 0, 0, 1], 0).into(), &a, policy(&b), config)
-            .expect("bind");
+        let endpoint =
+            QuicEndpoint::bind(([127, 0, 0, 1], 0).into(), &a, policy(&b), config).expect("bind");
         let mut link = endpoint
             .connect(addr, Some(b.public()))
             .await
@@ -195,7 +195,14 @@ fn quic(len: usize, rounds: usize) -> (Vec<f64>, f64) {
             .await
             .expect("join");
         rtts.sort_by(f64::total_cmp);
-        (rtts, if stream > 0 { stream as f64 / secs } else { 0.0 })
+        (
+            rtts,
+            if stream > 0 {
+                stream as f64 / secs
+            } else {
+                0.0
+            },
+        )
     })
 }
 
