@@ -9,6 +9,7 @@
 //! - [`replay`]: epochs and sequence windows for replay protection;
 //! - [`config`]: the typed node configuration;
 //! - [`discovery`]: SWIM gossip membership, signed announcements, DID -> address routing;
+//! - [`router`]: the per-host router's forwarding decisions (interest, dedup, no loops);
 //! - `net` (feature `net`, default): links between hosts (framing, identity handshake, TCP).
 
 pub mod config;
@@ -20,6 +21,7 @@ pub mod identity;
 pub mod net;
 pub mod node;
 pub mod replay;
+pub mod router;
 pub mod sdk;
 pub mod security;
 pub mod transport;

@@ -173,7 +173,7 @@ impl RejectCounters {
             .collect()
     }
 
-    fn count(&self, reason: RejectReason) {
+    pub(crate) fn count(&self, reason: RejectReason) {
         self.counts[reason.index()].fetch_add(1, Ordering::Relaxed);
     }
 }
