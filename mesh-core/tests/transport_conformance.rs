@@ -320,3 +320,52 @@ fn shm_thread_safe_transport_conforms_and_is_lossless() {
     drop(t);
     common::remove_shm_prefix(&prefix);
 }
+
+#[cfg(feature = "shm")]
+#[test]
+fn a_router_scans_the_hosts_channels_without_counting_itself() {
+    use mesh_core::transport::shm::ShmTransport;
+    let prefix = format!("omscan{}_", std::process::id());
+    let app = ShmTransport::with_prefix(&prefix).unwrap();
+    let reliable = ChannelSpec {
+        lossless: true,
+        queue_depth: 4,
+        history: 2,
+        max_ports: 6,
+        ..ChannelSpec::new("/scan/odom", 4096)
+    };
+    let _odom = app.publisher(&reliable).unwrap();
+    let _cmd = app
+        .subscriber(&ChannelSpec::new("/scan/cmd", 1024))
+        .unwrap();
+    let router = ShmTransport::with_prefix(&prefix).unwrap();
+    let before = router.scan().unwrap();
+    // The router opens ports with the channel's own settings, which it then does not count.
+    let mut found = before
+        .iter()
+        .find(|c| c.spec.topic == "/scan/odom")
+        .unwrap()
+        .clone();
+    let _export = router.subscriber(&found.spec).unwrap();
+    let after = router.scan().unwrap();
+    assert_eq!(before, after, "the router's own ports are not counted");
+    let odom = &after[1];
+    assert_eq!(odom.spec.topic, "/scan/odom");
+    assert_eq!((odom.publishers, odom.subscribers), (1, 0));
+    assert_eq!(
+        (odom.spec.queue_depth, odom.spec.history, odom.spec.lossless),
+        (4, 2, true)
+    );
+    assert!(odom.spec.max_frame_bytes >= 4096);
+    let cmd = &after[0];
+    assert_eq!(
+        (cmd.spec.topic.as_str(), cmd.publishers, cmd.subscribers),
+        ("/scan/cmd", 0, 1)
+    );
+    found.spec.lossless = false;
+    assert!(
+        router.publisher(&found.spec).is_err(),
+        "settings must match the channel's"
+    );
+    common::remove_shm_prefix(&prefix);
+}

@@ -17,6 +17,8 @@
 pub mod inproc;
 #[cfg(feature = "shm")]
 pub mod shm;
+#[cfg(feature = "shm")]
+pub mod shm_scan;
 
 use std::time::{Duration, Instant};
 

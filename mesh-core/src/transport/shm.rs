@@ -95,6 +95,9 @@ pub enum ShmError {
     /// Waiting failed.
     #[error("cannot wait for frames: {0:?}")]
     Wait(ListenerWaitError),
+    /// The host's channels could not be listed.
+    #[error("cannot list shared-memory channels: {0}")]
+    Scan(String),
 }
 
 /// The iceoryx2 service flavours a [`ShmTransport`] can use: [`ipc::Service`] (the default:
@@ -155,7 +158,7 @@ type EventFactory<S> = iceoryx2::service::port_factory::event::PortFactory<S>;
 
 /// The shared-memory transport of one process.
 pub struct ShmTransport<S: Flavour = ipc::Service> {
-    node: Node<S>,
+    pub(super) node: Node<S>,
 }
 
 impl<S: Flavour> std::fmt::Debug for ShmTransport<S> {

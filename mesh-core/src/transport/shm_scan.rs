@@ -1,0 +1,96 @@
+//! What a per-host router needs from shared memory besides ordinary ports: the list of this
+//! host's channels with their settings and how many publishers and subscribers other
+//! processes have on each (the router's own ports excluded), so it can announce what the
+//! host offers and wants and open its ports with the settings the channel already has.
+
+use iceoryx2::prelude::*;
+use iceoryx2::service::static_config::messaging_pattern::MessagingPattern as Pattern;
+
+use super::shm::{Flavour, ShmError, ShmTransport};
+use super::ChannelSpec;
+
+/// A channel found on this host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalChannel {
+    /// Its settings as the channel was created (largest frame: the largest any publisher
+    /// declared, at least 64 KiB).
+    pub spec: ChannelSpec,
+    /// Publishers of other processes' nodes (this transport's own excluded).
+    pub publishers: usize,
+    /// Subscribers of other processes' nodes (this transport's own excluded).
+    pub subscribers: usize,
+}
+
+impl<S: Flavour> ShmTransport<S> {
+    /// Every OMNI-MESH channel on this host (of this transport's prefix).
+    ///
+    /// # Errors
+    /// [`ShmError::Scan`] when the services cannot be listed.
+    pub fn scan(&self) -> Result<Vec<LocalChannel>, ShmError> {
+        let mut topics = Vec::new();
+        S::list(self.node.config(), |details| {
+            let name = details.static_details.name().to_string();
+            let is_pubsub = matches!(
+                details.static_details.messaging_pattern(),
+                Pattern::PublishSubscribe(_)
+            );
+            if let (true, Some(topic)) = (
+                is_pubsub,
+                name.strip_prefix("omni-mesh")
+                    .and_then(|n| n.strip_suffix("/data")),
+            ) {
+                topics.push((name.clone(), topic.to_owned()));
+            }
+            CallbackProgression::Continue
+        })
+        .map_err(|e| ShmError::Scan(format!("{e:?}")))?;
+        let me = *self.node.id();
+        let mut channels = Vec::new();
+        for (service, topic) in topics {
+            let Ok(name) = ServiceName::new(&service) else {
+                continue;
+            };
+            // Opening without requirements accepts the channel's own settings; a channel that
+            // vanished since the listing is skipped.
+            let Ok(factory) = self
+                .node
+                .service_builder(&name)
+                .publish_subscribe::<[u8]>()
+                .open()
+            else {
+                continue;
+            };
+            let config = factory.static_config();
+            let dynamic = factory.dynamic_config();
+            let (mut publishers, mut subscribers, mut max_frame) = (0, 0, 64 << 10);
+            dynamic.list_publishers(|p| {
+                if p.node_id != me {
+                    publishers += 1;
+                    max_frame = max_frame.max(p.max_slice_len);
+                }
+                CallbackProgression::Continue
+            });
+            dynamic.list_subscribers(|s| {
+                if s.node_id != me {
+                    subscribers += 1;
+                }
+                CallbackProgression::Continue
+            });
+            channels.push(LocalChannel {
+                spec: ChannelSpec {
+                    topic,
+                    max_frame_bytes: max_frame,
+                    queue_depth: config.subscriber_max_buffer_size(),
+                    history: config.history_size(),
+                    max_ports: config.max_publishers().min(config.max_subscribers()),
+                    lossless: !config.has_safe_overflow(),
+                    ..ChannelSpec::new("", 0)
+                },
+                publishers,
+                subscribers,
+            });
+        }
+        channels.sort_by(|a, b| a.spec.topic.cmp(&b.spec.topic));
+        Ok(channels)
+    }
+}
