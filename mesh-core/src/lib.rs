@@ -13,6 +13,8 @@
 //! - `net` (feature `net`, default): links between hosts (framing, identity handshake, TCP).
 
 pub mod config;
+#[cfg(all(feature = "shm", feature = "net"))]
+pub mod daemon;
 pub mod delivery;
 pub mod discovery;
 pub mod envelope;

@@ -7,6 +7,7 @@
 //! what it returns.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::sync::Arc;
 
 use bytes::Bytes;
 
@@ -63,7 +64,7 @@ pub struct RouterStats {
 /// The router of one host.
 #[derive(Debug)]
 pub struct Router {
-    policy: SecurityPolicy,
+    policy: Arc<SecurityPolicy>,
     receiver: Receiver,
     local: BTreeMap<TopicId, LocalTopic>,
     interests: BTreeMap<[u8; 32], BTreeSet<TopicId>>,
@@ -77,7 +78,7 @@ pub struct Router {
 impl Router {
     /// A router admitting frames from peers with `policy`.
     #[must_use]
-    pub fn new(policy: SecurityPolicy) -> Self {
+    pub fn new(policy: Arc<SecurityPolicy>) -> Self {
         Self {
             receiver: policy.receiver(),
             policy,

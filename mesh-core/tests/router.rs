@@ -1,24 +1,26 @@
 //! The per-host router's decisions: interest-based forwarding, verification of frames from
 //! peers, one delivery per frame however many peers carry it, no echo back out (no loops).
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use mesh_core::envelope::{Envelope, EnvelopeFields, TopicId};
 use mesh_core::identity::NodeKey;
 use mesh_core::router::{Inbound, LocalTopic, Router};
 use mesh_core::security::{Reject, SecurityConfig, SecurityMode, SecurityPolicy, TrustStore};
 
-fn policy(trusted: &[&NodeKey]) -> SecurityPolicy {
+fn policy(trusted: &[&NodeKey]) -> Arc<SecurityPolicy> {
     let mut trust = TrustStore::new();
     for k in trusted {
         trust.add_publisher(k.public());
     }
-    SecurityPolicy::new(
+    Arc::new(SecurityPolicy::new(
         SecurityConfig {
             mode: SecurityMode::Lightweight,
             ..SecurityConfig::default()
         },
         trust,
-    )
+    ))
 }
 
 fn frame(key: &NodeKey, topic: &str, seq: u64) -> Bytes {

@@ -247,6 +247,30 @@ impl LinkListener {
         })
     }
 
+    /// Accepts links on an already bound listener (bind it first to learn the port).
+    ///
+    /// # Errors
+    /// [`LinkError::Io`] when tokio cannot take the socket.
+    pub fn from_std(
+        listener: std::net::TcpListener,
+        key: Arc<NodeKey>,
+        policy: Arc<SecurityPolicy>,
+        config: LinkConfig,
+    ) -> Result<Self, LinkError> {
+        let unknown: SocketAddr = ([0, 0, 0, 0], 0).into();
+        let addr = listener.local_addr().unwrap_or(unknown);
+        listener
+            .set_nonblocking(true)
+            .map_err(io("set non-blocking", addr))?;
+        let listener = TcpListener::from_std(listener).map_err(io("listen on", addr))?;
+        Ok(Self {
+            listener,
+            key,
+            policy,
+            config,
+        })
+    }
+
     /// The bound address.
     ///
     /// # Errors

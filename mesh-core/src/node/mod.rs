@@ -18,6 +18,7 @@ use std::sync::Arc;
 pub use executor::{Executor, SpinError};
 pub use metrics::{DropLabels, DropReason, NodeMetrics, TopicLabels};
 pub use pool::PooledBuf;
+pub(crate) use publisher::now_ns;
 pub use pubsub::{
     ArchiveSink, FrameBuf, Incoming, MeshMessage, NodeError, PublishError, Publisher, ReceiveError,
     Sample, Subscriber,

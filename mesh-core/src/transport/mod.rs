@@ -50,6 +50,9 @@ pub struct ChannelSpec {
     pub topic: String,
     /// Largest frame (envelope) in bytes.
     pub max_frame_bytes: usize,
+    /// Publishers: the frame size their memory is first sized for, growing (doubling) up to
+    /// `max_frame_bytes` when a larger frame comes (`None`: sized for the maximum at once).
+    pub initial_frame_bytes: Option<usize>,
     /// Frames a subscriber can hold before the oldest is overwritten.
     pub queue_depth: usize,
     /// Frames kept for late-joining subscribers.
@@ -74,6 +77,7 @@ impl ChannelSpec {
         Self {
             topic: topic.to_owned(),
             max_frame_bytes,
+            initial_frame_bytes: None,
             queue_depth: 64,
             history: 0,
             max_ports: 16,

@@ -251,6 +251,97 @@ impl<S: Flavour> ShmTransport<S> {
     }
 }
 
+/// A wake-up another thread of this process can ring (an iceoryx2 event service), so a thread
+/// that waits on a `WaitSet` for shared-memory frames also wakes for other work.
+pub struct Doorbell<S: Flavour = ipc::Service> {
+    listener: Listener<S>,
+}
+
+impl<S: Flavour> std::fmt::Debug for Doorbell<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Doorbell").finish_non_exhaustive()
+    }
+}
+
+impl<S: Flavour> Doorbell<S> {
+    /// The listener, for a `WaitSet`.
+    #[must_use]
+    pub fn wake_source(&self) -> &dyn WakeSource {
+        S::wake_source(&self.listener)
+    }
+
+    /// Consumes the rings so far.
+    ///
+    /// # Errors
+    /// [`ShmError::Wait`] if the listener fails.
+    pub fn clear(&self) -> Result<(), ShmError> {
+        self.listener.try_wait(|_| {}).map_err(ShmError::Wait)?;
+        Ok(())
+    }
+}
+
+/// Rings a [`Doorbell`].
+pub struct DoorbellRinger<S: Flavour = ipc::Service> {
+    notifier: Notifier<S>,
+}
+
+impl<S: Flavour> std::fmt::Debug for DoorbellRinger<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DoorbellRinger").finish_non_exhaustive()
+    }
+}
+
+impl<S: Flavour> DoorbellRinger<S> {
+    /// Wakes the doorbell's waiter.
+    ///
+    /// # Errors
+    /// [`ShmError::Notify`] if the event cannot be sent.
+    pub fn ring(&self) -> Result<(), ShmError> {
+        self.notifier.notify().map_err(ShmError::Notify)?;
+        Ok(())
+    }
+}
+
+impl<S: Flavour> ShmTransport<S> {
+    fn doorbell_service(&self, name: &str) -> Result<EventFactory<S>, ShmError> {
+        let service = ServiceName::new(name).map_err(|_| ShmError::InvalidTopic(name.into()))?;
+        self.node
+            .service_builder(&service)
+            .event()
+            .open_or_create()
+            .map_err(|cause| ShmError::Events {
+                topic: name.to_owned(),
+                cause,
+            })
+    }
+
+    /// The waiting end of the doorbell `name`.
+    ///
+    /// # Errors
+    /// The event service or listener cannot be created.
+    pub fn doorbell(&self, name: &str) -> Result<Doorbell<S>, ShmError> {
+        let listener = self
+            .doorbell_service(name)?
+            .listener_builder()
+            .create()
+            .map_err(ShmError::Listener)?;
+        Ok(Doorbell { listener })
+    }
+
+    /// A ringer of the doorbell `name` (make it on the thread that rings).
+    ///
+    /// # Errors
+    /// The event service or notifier cannot be created.
+    pub fn doorbell_ringer(&self, name: &str) -> Result<DoorbellRinger<S>, ShmError> {
+        let notifier = self
+            .doorbell_service(name)?
+            .notifier_builder()
+            .create()
+            .map_err(ShmError::Notifier)?;
+        Ok(DoorbellRinger { notifier })
+    }
+}
+
 /// Removes the shared-memory resources of iceoryx2 nodes whose process died.
 fn remove_dead_nodes<S: Flavour>(config: &Config) {
     let _ = Node::<S>::list(config, |state| {
@@ -292,9 +383,15 @@ impl<S: Flavour> Transport for ShmTransport<S> {
     fn publisher(&self, spec: &ChannelSpec) -> Result<ShmPublisher<S>, ShmError> {
         let (pubsub, event) = self.services(spec)?;
         let stalled = Arc::new(AtomicU64::new(0));
-        let builder = pubsub
-            .publisher_builder()
-            .initial_max_slice_len(spec.max_frame_bytes);
+        let builder = match spec.initial_frame_bytes {
+            Some(initial) => pubsub
+                .publisher_builder()
+                .initial_max_slice_len(initial.min(spec.max_frame_bytes))
+                .allocation_strategy(AllocationStrategy::PowerOfTwo),
+            None => pubsub
+                .publisher_builder()
+                .initial_max_slice_len(spec.max_frame_bytes),
+        };
         let builder = if spec.lossless {
             // Retry a full subscriber queue until the stall deadline, then drop the frame for
             // that subscriber only, and count it.

@@ -9,6 +9,10 @@ use iceoryx2::service::static_config::messaging_pattern::MessagingPattern as Pat
 use super::shm::{Flavour, ShmError, ShmTransport};
 use super::ChannelSpec;
 
+/// Identifies one shared-memory transport's iceoryx2 node (to leave its ports out of scans).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ShmNodeId(iceoryx2::identifiers::UniqueNodeId);
+
 /// A channel found on this host.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LocalChannel {
@@ -22,11 +26,27 @@ pub struct LocalChannel {
 }
 
 impl<S: Flavour> ShmTransport<S> {
-    /// Every OMNI-MESH channel on this host (of this transport's prefix).
+    /// This transport's node, for [`scan_excluding`](Self::scan_excluding).
+    #[must_use]
+    pub fn node_id(&self) -> ShmNodeId {
+        ShmNodeId(*self.node.id())
+    }
+
+    /// Every OMNI-MESH channel on this host (of this transport's prefix), leaving out this
+    /// transport's own ports.
     ///
     /// # Errors
     /// [`ShmError::Scan`] when the services cannot be listed.
     pub fn scan(&self) -> Result<Vec<LocalChannel>, ShmError> {
+        self.scan_excluding(&[])
+    }
+
+    /// As [`scan`](Self::scan), also leaving out the ports of the transports `others` (a
+    /// router that scans from one thread and holds its ports on another).
+    ///
+    /// # Errors
+    /// [`ShmError::Scan`] when the services cannot be listed.
+    pub fn scan_excluding(&self, others: &[ShmNodeId]) -> Result<Vec<LocalChannel>, ShmError> {
         let mut topics = Vec::new();
         S::list(self.node.config(), |details| {
             let name = details.static_details.name().to_string();
@@ -45,6 +65,9 @@ impl<S: Flavour> ShmTransport<S> {
         })
         .map_err(|e| ShmError::Scan(format!("{e:?}")))?;
         let me = *self.node.id();
+        let mine = |id: &iceoryx2::identifiers::UniqueNodeId| {
+            *id == me || others.iter().any(|o| o.0 == *id)
+        };
         let mut channels = Vec::new();
         for (service, topic) in topics {
             let Ok(name) = ServiceName::new(&service) else {
@@ -64,14 +87,14 @@ impl<S: Flavour> ShmTransport<S> {
             let dynamic = factory.dynamic_config();
             let (mut publishers, mut subscribers, mut max_frame) = (0, 0, 64 << 10);
             dynamic.list_publishers(|p| {
-                if p.node_id != me {
+                if !mine(&p.node_id) {
                     publishers += 1;
                     max_frame = max_frame.max(p.max_slice_len);
                 }
                 CallbackProgression::Continue
             });
             dynamic.list_subscribers(|s| {
-                if s.node_id != me {
+                if !mine(&s.node_id) {
                     subscribers += 1;
                 }
                 CallbackProgression::Continue
