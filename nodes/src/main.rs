@@ -1,5 +1,6 @@
 //! `omni-mesh`: the OMNI-MESH command line. Today: key management (`keys new`, `keys show`).
 
+mod daemon_cmd;
 mod keys;
 
 use std::process::ExitCode;
@@ -22,12 +23,16 @@ enum Command {
     /// Node keys: create and inspect Ed25519 identities.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
+    /// Run this host's router: discovery, links to other hosts, and the bridge to local
+    /// nodes over shared memory (stop with Ctrl-C).
+    Daemon(daemon_cmd::DaemonArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Keys(cmd) => keys::run(cmd),
+        Command::Daemon(args) => daemon_cmd::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -226,7 +226,7 @@ fn dial_missing(
             let k = m.announcement.key.to_bytes();
             me < k && !links.contains_key(&k) && !dialing.contains(&k)
         })
-        .filter_map(|m| Some((m.announcement.key, *m.announcement.addrs.first()?)))
+        .filter_map(|m| Some((m.announcement.key, *m.link_addrs().first()?)))
         .collect();
     for (peer, addr) in targets {
         dialing.insert(peer.to_bytes());
@@ -258,6 +258,7 @@ fn dial_missing(
 async fn receive(mut link: Link, shared: Rc<Shared>, events: mpsc::Sender<LinkEvent>) {
     let peer = link.peer();
     let id = shared.next_link.fetch_add(1, Ordering::Relaxed);
+    let mut warned = std::collections::HashSet::new();
     while let Some(frame) = link.recv().await {
         let wall = crate::node::now_ns();
         let verdict = shared
@@ -273,7 +274,13 @@ async fn receive(mut link: Link, shared: Rc<Shared>, events: mpsc::Sender<LinkEv
                 let _ = shared.ringer.ring();
             }
             Inbound::Rejected(e) => {
-                tracing::debug!(%peer, reason = e.reason().as_str(), "frame refused");
+                // The first refusal of each kind per link is a warning (a misconfigured
+                // fleet shows up in the log); the rest are counted by the security layer.
+                if warned.insert(e.reason().as_str()) {
+                    tracing::warn!(%peer, reason = e.reason().as_str(), error = %e, "refusing frames from a peer host");
+                } else {
+                    tracing::debug!(%peer, reason = e.reason().as_str(), "frame refused");
+                }
             }
             Inbound::Duplicate | Inbound::NoSubscriber => {}
         }

@@ -86,6 +86,37 @@ pub struct Member {
     pub incarnation: u64,
     /// When the state was entered.
     pub since_ns: u64,
+    /// Where its messages last came from (its real address when it announced an unspecified
+    /// one such as `0.0.0.0`).
+    pub observed: Option<SocketAddr>,
+}
+
+impl Member {
+    /// Where to send it discovery messages: the announced address, or the observed one when
+    /// the announced IP is unspecified.
+    #[must_use]
+    pub fn gossip_addr(&self) -> SocketAddr {
+        resolve(self.announcement.gossip, self.observed)
+    }
+
+    /// Its link addresses, unspecified IPs replaced by the IP its messages come from.
+    #[must_use]
+    pub fn link_addrs(&self) -> Vec<SocketAddr> {
+        self.announcement
+            .addrs
+            .iter()
+            .map(|a| resolve(*a, self.observed))
+            .collect()
+    }
+}
+
+fn resolve(announced: SocketAddr, observed: Option<SocketAddr>) -> SocketAddr {
+    match observed {
+        Some(seen) if announced.ip().is_unspecified() => {
+            SocketAddr::new(seen.ip(), announced.port())
+        }
+        _ => announced,
+    }
 }
 
 /// A change in membership.
@@ -249,11 +280,11 @@ impl Discovery {
 
     /// The link addresses of a live member (the DID -> address routing table).
     #[must_use]
-    pub fn route(&self, key: &PublicKey) -> Option<&[SocketAddr]> {
+    pub fn route(&self, key: &PublicKey) -> Option<Vec<SocketAddr>> {
         self.members
             .get(key.as_bytes())
             .filter(|m| m.state != MemberState::Dead)
-            .map(|m| m.announcement.addrs.as_slice())
+            .map(Member::link_addrs)
     }
 
     /// Live members that subscribe to `topic`: where data of `topic` must flow (and nowhere

@@ -71,7 +71,7 @@ impl Discovery {
         let Some(target) = self.next_target() else {
             return;
         };
-        let Some(addr) = self.members.get(&target).map(|m| m.announcement.gossip) else {
+        let Some(addr) = self.members.get(&target).map(Member::gossip_addr) else {
             return;
         };
         let key = self.members[&target].announcement.key;
@@ -129,7 +129,7 @@ impl Discovery {
                 .members
                 .iter()
                 .filter(|(_, m)| m.state == MemberState::Alive)
-                .map(|(k, m)| (k, m.announcement.gossip))
+                .map(|(k, m)| (k, m.gossip_addr()))
                 .collect();
             v.sort_unstable();
             v.into_iter().map(|(_, a)| a).collect()
@@ -205,7 +205,7 @@ impl Discovery {
             .members
             .values()
             .filter(|m| m.state == MemberState::Alive && m.announcement.key != target)
-            .map(|m| m.announcement.gossip)
+            .map(Member::gossip_addr)
             .collect();
         helpers.sort_unstable();
         for i in (1..helpers.len()).rev() {
@@ -329,6 +329,9 @@ impl Discovery {
                 self.apply(now, u);
             }
         }
+        if let Some(m) = self.members.get_mut(msg.sender.as_bytes()) {
+            m.observed = Some(from);
+        }
         if msg.kind == Kind::SyncReply && self.members.len() > before {
             self.sync_in = 0; // it taught us something: sync again next period
         }
@@ -354,7 +357,7 @@ impl Discovery {
             Kind::SyncReply => {}
             Kind::PingReq => {
                 let Some(target) = msg.target else { return };
-                let Some(addr) = self.member(&target).map(|m| m.announcement.gossip) else {
+                let Some(addr) = self.member(&target).map(Member::gossip_addr) else {
                     return;
                 };
                 let seq = self.send_ping(addr, Some(target), now);
@@ -461,13 +464,16 @@ impl Discovery {
         incarnation: u64,
         now: u64,
     ) {
+        let key = announcement.key.to_bytes();
+        let observed = self.members.get(&key).and_then(|m| m.observed);
         self.members.insert(
-            announcement.key.to_bytes(),
+            key,
             Member {
                 announcement,
                 state,
                 incarnation,
                 since_ns: now,
+                observed,
             },
         );
     }

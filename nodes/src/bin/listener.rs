@@ -33,6 +33,10 @@ struct Args {
     /// Topic.
     #[arg(long, default_value = "/chatter")]
     topic: String,
+    /// Shared-memory prefix: processes with the same prefix form one host (the default is
+    /// iceoryx2's own; tests run several "hosts" on one machine this way).
+    #[arg(long, env = "OMNI_MESH_SHM_PREFIX")]
+    shm_prefix: Option<String>,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -47,7 +51,11 @@ fn main() -> anyhow::Result<()> {
     } else {
         SecurityMode::Lightweight
     };
-    let transport = ShmTransport::new().context("opening shared memory")?;
+    let transport = match &args.shm_prefix {
+        Some(prefix) => ShmTransport::with_prefix(prefix),
+        None => ShmTransport::new(),
+    }
+    .context("opening shared memory")?;
     let node = Node::builder("listener", transport)
         .security(SecurityConfig {
             mode,

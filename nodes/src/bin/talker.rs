@@ -31,6 +31,10 @@ struct Args {
     /// Topic.
     #[arg(long, default_value = "/chatter")]
     topic: String,
+    /// Shared-memory prefix: processes with the same prefix form one host (the default is
+    /// iceoryx2's own; tests run several "hosts" on one machine this way).
+    #[arg(long, env = "OMNI_MESH_SHM_PREFIX")]
+    shm_prefix: Option<String>,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -39,7 +43,11 @@ fn main() -> anyhow::Result<()> {
         Some(path) => load_key_file(path).context("loading the key")?,
         None => NodeKey::generate(),
     };
-    let transport = ShmTransport::new().context("opening shared memory")?;
+    let transport = match &args.shm_prefix {
+        Some(prefix) => ShmTransport::with_prefix(prefix),
+        None => ShmTransport::new(),
+    }
+    .context("opening shared memory")?;
     let node = Node::builder("talker", transport).key(key).build()?;
     println!("talker {}", node.did());
     let mut publisher = node.publisher::<StringMsg>(&args.topic, 4096)?;
