@@ -297,3 +297,43 @@ fn an_untrusted_node_cannot_join() {
         assert_eq!(d.live_count(), 8, "node {i} knows the 8 others");
     }
 }
+
+#[test]
+fn a_restarted_node_is_accepted_again() {
+    let n = 12;
+    let mut sim = Sim::new(n, 21, 0);
+    convergence_rounds(&mut sim, 100);
+    let victim = 5;
+    sim.down[victim] = true;
+    let start = sim.now;
+    for step in 1..=400u64 {
+        sim.run_until(start + step * PERIOD / 4);
+        if sim.all_see_dead(victim) {
+            break;
+        }
+    }
+    assert!(sim.all_see_dead(victim));
+    // The same key comes back as a fresh process (new state machine, new incarnation).
+    let config = DiscoveryConfig {
+        period_ns: PERIOD,
+        ping_timeout_ns: 60 * MS,
+        ..DiscoveryConfig::default()
+    };
+    let mut s = [0u8; 32];
+    s[..8].copy_from_slice(&(victim as u64 + 21 * 1000).to_le_bytes());
+    let mut fresh = Discovery::new(
+        Arc::new(NodeKey::from_seed(&s)),
+        addr(victim),
+        vec![([127, 0, 0, 1], 9000 + victim as u16).into()],
+        (vec![], vec![]),
+        config,
+        99,
+        sim.now,
+    );
+    fresh.add_seed(addr(0));
+    sim.nodes[victim] = fresh;
+    sim.down[victim] = false;
+    let back = sim.now;
+    let rounds = convergence_rounds(&mut sim, 100 + back / PERIOD) - back / PERIOD;
+    eprintln!("restarted node accepted by all in {rounds} rounds");
+}

@@ -80,7 +80,10 @@ pub(super) fn spawn(side: NetSide) -> Result<Started, DaemonError> {
 /// Events from link tasks to the main loop.
 enum LinkEvent {
     Up(Link),
-    Down(PublicKey),
+    /// A link (by its number) ended.
+    Down(PublicKey, u64),
+    /// A dial attempt failed.
+    DialFailed(PublicKey),
 }
 
 struct Shared {
@@ -145,7 +148,7 @@ async fn run(
             }
         }
     });
-    let mut links: HashMap<[u8; 32], LinkSender> = HashMap::new();
+    let mut links: HashMap<[u8; 32], (u64, LinkSender)> = HashMap::new();
     let mut dialing: BTreeSet<[u8; 32]> = BTreeSet::new();
     let mut announced: (Vec<TopicId>, Vec<TopicId>) = (Vec::new(), Vec::new());
     let mut tick = tokio::time::interval(Duration::from_millis(100));
@@ -155,7 +158,7 @@ async fn run(
             out = side.outbound.recv() => {
                 let Some(out) = out else { break };
                 for peer in &out.peers {
-                    if let Some(link) = links.get(peer) {
+                    if let Some((_, link)) = links.get(peer) {
                         if link.send(out.frame.clone()).await.is_err() {
                             links.remove(peer);
                         }
@@ -166,13 +169,20 @@ async fn run(
                 Some(LinkEvent::Up(link)) => {
                     let peer = link.peer().to_bytes();
                     dialing.remove(&peer);
-                    links.insert(peer, link.sender());
+                    let id = shared.next_link.fetch_add(1, Ordering::Relaxed);
+                    links.insert(peer, (id, link.sender()));
                     tracing::info!(peer = %link.peer(), remote = %link.remote(), "link up");
-                    tokio::task::spawn_local(receive(link, Rc::clone(&shared), events_tx.clone()));
+                    tokio::task::spawn_local(receive(link, id, Rc::clone(&shared), events_tx.clone()));
                 }
-                Some(LinkEvent::Down(peer)) => {
-                    links.remove(&peer.to_bytes());
+                Some(LinkEvent::Down(peer, id)) => {
+                    // Only the link that ended: a newer one to the same peer stays.
+                    if links.get(&peer.to_bytes()).is_some_and(|(current, _)| *current == id) {
+                        links.remove(&peer.to_bytes());
+                    }
                     tracing::info!(%peer, "link down");
+                }
+                Some(LinkEvent::DialFailed(peer)) => {
+                    dialing.remove(&peer.to_bytes());
                 }
                 None => break,
             },
@@ -212,7 +222,7 @@ fn sync_membership(
 /// Dials the live members this daemon is responsible for dialing (smaller key dials).
 fn dial_missing(
     discovery: &UdpDiscovery,
-    links: &HashMap<[u8; 32], LinkSender>,
+    links: &HashMap<[u8; 32], (u64, LinkSender)>,
     dialing: &mut BTreeSet<[u8; 32]>,
     me: [u8; 32],
     side: &NetSide,
@@ -243,11 +253,11 @@ fn dial_missing(
                 }
                 Ok(link) => {
                     tracing::warn!(%addr, expected = %peer, found = %link.peer(), "wrong peer");
-                    let _ = events.send(LinkEvent::Down(peer)).await;
+                    let _ = events.send(LinkEvent::DialFailed(peer)).await;
                 }
                 Err(e) => {
                     tracing::debug!(%addr, error = %e, "dial failed");
-                    let _ = events.send(LinkEvent::Down(peer)).await;
+                    let _ = events.send(LinkEvent::DialFailed(peer)).await;
                 }
             }
         });
@@ -255,9 +265,8 @@ fn dial_missing(
 }
 
 /// Reads one link: frames go through the router to the shared-memory thread.
-async fn receive(mut link: Link, shared: Rc<Shared>, events: mpsc::Sender<LinkEvent>) {
+async fn receive(mut link: Link, id: u64, shared: Rc<Shared>, events: mpsc::Sender<LinkEvent>) {
     let peer = link.peer();
-    let id = shared.next_link.fetch_add(1, Ordering::Relaxed);
     let mut warned = std::collections::HashSet::new();
     while let Some(frame) = link.recv().await {
         let wall = crate::node::now_ns();
@@ -288,5 +297,5 @@ async fn receive(mut link: Link, shared: Rc<Shared>, events: mpsc::Sender<LinkEv
     if let Some(reason) = link.end_reason() {
         tracing::info!(%peer, %reason, "link ended");
     }
-    let _ = events.send(LinkEvent::Down(peer)).await;
+    let _ = events.send(LinkEvent::Down(peer, id)).await;
 }

@@ -207,7 +207,12 @@ impl Discovery {
         seed: u64,
         now: u64,
     ) -> Self {
-        let me = Announcement::sign(&key, 1, gossip, addrs, topics.0, topics.1);
+        // Incarnations start at the wall clock (milliseconds), so a restarted node outranks what
+        // the others remember of its previous run (even a death) without a refutation round.
+        let incarnation = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(1, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        let me = Announcement::sign(&key, incarnation, gossip, addrs, topics.0, topics.1);
         let mut d = Self {
             key,
             me: me.clone(),

@@ -1,0 +1,329 @@
+//! Three hosts in network namespaces created by this test (a bridge in a fourth "switch"
+//! namespace, one veth per host, 10.211.0.0/24 inside the namespaces only), each with an
+//! `omni-mesh daemon` and two nodes (a talker and a listener): pub/sub across hosts over TCP
+//! links, a daemon SIGKILLed and restarted, a partition healed, and an untrusted daemon that
+//! cannot join. Skipped, with a message, when namespaces cannot be created (not root).
+//!
+//! Not covered here: delay, loss and reordering with `tc netem` (this kernel has no netem
+//! qdisc: "Specified qdisc kind is unknown"; see the issue notes).
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+struct Net {
+    pid: u32,
+    names: Vec<String>,
+}
+
+impl Net {
+    fn ns(&self, host: usize) -> String {
+        format!("omh{host}_{}", self.pid)
+    }
+
+    fn switch(&self) -> String {
+        format!("omsw_{}", self.pid)
+    }
+
+    fn ip(host: usize) -> String {
+        format!("10.211.0.{host}")
+    }
+
+    /// Creates the switch and `hosts` namespaces; `None` when namespaces are unavailable.
+    fn create(hosts: usize) -> Option<Self> {
+        let pid = std::process::id();
+        let mut net = Net {
+            pid,
+            names: Vec::new(),
+        };
+        let sw = net.switch();
+        if !run(&["ip", "netns", "add", &sw]) {
+            return None;
+        }
+        net.names.push(sw.clone());
+        assert!(run(&[
+            "ip", "-n", &sw, "link", "add", "br0", "type", "bridge"
+        ]));
+        assert!(run(&["ip", "-n", &sw, "link", "set", "br0", "up"]));
+        for h in 1..=hosts {
+            let ns = net.ns(h);
+            assert!(run(&["ip", "netns", "add", &ns]));
+            net.names.push(ns.clone());
+            let port = format!("sw{h}");
+            assert!(run(&[
+                "ip", "-n", &ns, "link", "add", "eth0", "type", "veth", "peer", "name", &port,
+                "netns", &sw,
+            ]));
+            assert!(run(&[
+                "ip", "-n", &sw, "link", "set", &port, "master", "br0"
+            ]));
+            assert!(run(&["ip", "-n", &sw, "link", "set", &port, "up"]));
+            let addr = format!("{}/24", Self::ip(h));
+            assert!(run(&["ip", "-n", &ns, "addr", "add", &addr, "dev", "eth0"]));
+            assert!(run(&["ip", "-n", &ns, "link", "set", "eth0", "up"]));
+            assert!(run(&["ip", "-n", &ns, "link", "set", "lo", "up"]));
+        }
+        Some(net)
+    }
+
+    /// Cuts (or restores) host `h`'s cable at the switch.
+    fn cable(&self, h: usize, up: bool) {
+        let state = if up { "up" } else { "down" };
+        assert!(run(&[
+            "ip",
+            "-n",
+            &self.switch(),
+            "link",
+            "set",
+            &format!("sw{h}"),
+            state
+        ]));
+    }
+}
+
+impl Drop for Net {
+    fn drop(&mut self) {
+        for n in &self.names {
+            let _ = run(&["ip", "netns", "del", n]);
+        }
+    }
+}
+
+fn run(args: &[&str]) -> bool {
+    Command::new(args[0])
+        .args(&args[1..])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+fn bin(name: &str) -> &'static str {
+    match name {
+        "omni-mesh" => env!("CARGO_BIN_EXE_omni-mesh"),
+        "talker" => env!("CARGO_BIN_EXE_talker"),
+        _ => env!("CARGO_BIN_EXE_listener"),
+    }
+}
+
+/// A command run inside namespace `ns`.
+fn in_ns(ns: &str, program: &str) -> Command {
+    let mut c = Command::new("ip");
+    c.args(["netns", "exec", ns, bin(program)]);
+    c
+}
+
+fn new_key(dir: &Path, name: &str) -> (PathBuf, String) {
+    let path = dir.join(format!("{name}.key"));
+    let out = Command::new(bin("omni-mesh"))
+        .args(["keys", "new", "--out"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    (
+        path,
+        String::from_utf8(out.stdout).unwrap().trim().to_owned(),
+    )
+}
+
+struct Fleet {
+    net: Net,
+    dir: PathBuf,
+    trusted: Vec<String>,
+    children: Vec<Child>,
+}
+
+impl Fleet {
+    fn prefix(&self, h: usize) -> String {
+        format!("omn{h}_{}_", self.net.pid)
+    }
+
+    fn daemon(&self, h: usize, key: &Path) -> Child {
+        let config = self.dir.join("lightweight.toml");
+        std::fs::write(&config, "[security]\nmode = \"lightweight\"\n").unwrap();
+        let ip = Net::ip(h);
+        let mut c = in_ns(&self.net.ns(h), "omni-mesh");
+        c.arg("daemon")
+            .arg("--key")
+            .arg(key)
+            .arg("--config")
+            .arg(&config)
+            .args(["--shm-prefix", &self.prefix(h), "--scan-ms", "50"])
+            .args([
+                "--gossip",
+                &format!("{ip}:7447"),
+                "--listen",
+                &format!("{ip}:7448"),
+            ])
+            .args(["--seed", &format!("{}:7447", Net::ip(1))])
+            .env("OMNI_MESH_LOG", "info")
+            .stdout(Stdio::piped())
+            .stderr(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(self.dir.join(format!("daemon{h}.log")))
+                    .unwrap(),
+            );
+        for did in &self.trusted {
+            c.args(["--trust", did]);
+        }
+        let mut child = c.spawn().unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.as_mut().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert!(
+            line.contains("discovery on"),
+            "daemon {h} did not start: {line:?}"
+        );
+        child
+    }
+
+    fn talker(&self, h: usize, key: &Path, topic: &str) -> Child {
+        in_ns(&self.net.ns(h), "talker")
+            .arg("--key")
+            .arg(key)
+            .args(["--count", "0", "--interval-ms", "50", "--topic", topic])
+            .args(["--shm-prefix", &self.prefix(h)])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    }
+
+    /// Runs a listener on host `h` until it has `count` messages from `did` or times out.
+    fn listen(&self, h: usize, topic: &str, did: &str, count: u32, timeout_s: u32) -> Output {
+        in_ns(&self.net.ns(h), "listener")
+            .args(["--trust", did, "--topic", topic])
+            .args([
+                "--count",
+                &count.to_string(),
+                "--timeout-s",
+                &timeout_s.to_string(),
+            ])
+            .args(["--shm-prefix", &self.prefix(h)])
+            .output()
+            .unwrap()
+    }
+}
+
+impl Drop for Fleet {
+    fn drop(&mut self) {
+        for c in &mut self.children {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        let pid = self.net.pid.to_string();
+        for e in std::fs::read_dir("/dev/shm")
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.starts_with("omn") && name.contains(&format!("_{pid}_")) {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn heard(out: &Output, did: &str, count: usize) -> bool {
+    let text = String::from_utf8_lossy(&out.stdout);
+    out.status.success() && text.lines().filter(|l| l.contains(did)).count() >= count
+}
+
+#[test]
+fn three_hosts_in_namespaces_survive_a_restart_and_a_partition() {
+    let Some(net) = Net::create(4) else {
+        eprintln!("SKIPPED: cannot create network namespaces here (needs root and iproute2)");
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!("omni-netns-{}", net.pid));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let daemons: Vec<(PathBuf, String)> = (1..=3)
+        .map(|h| new_key(&dir, &format!("daemon{h}")))
+        .collect();
+    let talkers: Vec<(PathBuf, String)> = (1..=3)
+        .map(|h| new_key(&dir, &format!("talker{h}")))
+        .collect();
+    let trusted = daemons
+        .iter()
+        .chain(&talkers)
+        .map(|(_, did)| did.clone())
+        .collect();
+    let mut fleet = Fleet {
+        net,
+        dir,
+        trusted,
+        children: Vec::new(),
+    };
+    for h in 1..=3 {
+        let d = fleet.daemon(h, &daemons[h - 1].0);
+        fleet.children.push(d);
+    }
+    // Host h talks on /tH; host h+1 (mod 3) listens to it: 3 hosts x 2 nodes.
+    let topic = |h: usize| format!("/t{h}");
+    for h in 1..=3 {
+        let t = fleet.talker(h, &talkers[h - 1].0, &topic(h));
+        fleet.children.push(t);
+    }
+    for h in 1..=3 {
+        let to = h % 3 + 1;
+        let out = fleet.listen(to, &topic(h), &talkers[h - 1].1, 5, 60);
+        assert!(
+            heard(&out, &talkers[h - 1].1, 5),
+            "host {to} never heard host {h}: {out:?}"
+        );
+    }
+
+    // Host 2's daemon is SIGKILLed and restarted: traffic through it resumes.
+    let mut killed = fleet.children.remove(1);
+    killed.kill().unwrap();
+    let _ = killed.wait();
+    let restarted = fleet.daemon(2, &daemons[1].0);
+    fleet.children.insert(1, restarted);
+    let out = fleet.listen(2, &topic(1), &talkers[0].1, 5, 60);
+    if !heard(&out, &talkers[0].1, 5) {
+        for h in 1..=3 {
+            let log = std::fs::read_to_string(fleet.dir.join(format!("daemon{h}.log")))
+                .unwrap_or_default();
+            eprintln!("--- daemon {h} ---\n{log}");
+        }
+        panic!("host 2 after its daemon restarted");
+    }
+    let out = fleet.listen(3, &topic(2), &talkers[1].1, 5, 60);
+    assert!(
+        heard(&out, &talkers[1].1, 5),
+        "host 3 hearing host 2 after the restart: {out:?}"
+    );
+
+    // Partition: host 3's cable is cut, nothing reaches it; healed, traffic resumes.
+    fleet.net.cable(3, false);
+    std::thread::sleep(Duration::from_millis(300));
+    let cut = fleet.listen(3, &topic(2), &talkers[1].1, 1, 3);
+    assert!(
+        !cut.status.success(),
+        "a message crossed a cut cable: {cut:?}"
+    );
+    fleet.net.cable(3, true);
+    let out = fleet.listen(3, &topic(2), &talkers[1].1, 5, 60);
+    assert!(
+        heard(&out, &talkers[1].1, 5),
+        "host 3 after the partition healed: {out:?}"
+    );
+
+    // An untrusted daemon on host 4 cannot join: its own listener never hears the fleet.
+    let (intruder_key, _) = new_key(&fleet.dir, "intruder");
+    let intruder = fleet.daemon(4, &intruder_key);
+    fleet.children.push(intruder);
+    let out = fleet.listen(4, &topic(1), &talkers[0].1, 1, 5);
+    assert!(
+        !out.status.success(),
+        "an untrusted daemon received fleet traffic: {out:?}"
+    );
+}
