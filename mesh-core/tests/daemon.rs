@@ -206,3 +206,90 @@ fn messages_cross_hosts_through_the_daemons_both_ways() {
     common::remove_shm_prefix(&host_a);
     common::remove_shm_prefix(&host_b);
 }
+
+#[test]
+fn a_service_on_one_host_answers_a_client_on_another() {
+    use omni_msgs::std_srvs::srv::{SetBool, SetBoolRequest, SetBoolResponse};
+    let pid = std::process::id();
+    let (host_a, host_b) = (format!("omsvca{pid}_"), format!("omsvcb{pid}_"));
+    let (da, db) = (
+        Arc::new(NodeKey::from_seed(&[95; 32])),
+        Arc::new(NodeKey::from_seed(&[96; 32])),
+    );
+    let (server_key, client_key) = (NodeKey::from_seed(&[97; 32]), NodeKey::from_seed(&[98; 32]));
+    let everyone = [&*da, &*db, &server_key, &client_key];
+    let policy = || SecurityPolicy::new(security(), trust(&everyone));
+    let daemon_a =
+        Daemon::start(daemon_config(&host_a, vec![]), Arc::clone(&da), policy()).unwrap();
+    let seed = daemon_a.gossip_addr();
+    let daemon_b = Daemon::start(
+        daemon_config(&host_b, vec![seed]),
+        Arc::clone(&db),
+        policy(),
+    )
+    .unwrap();
+    let client_did = client_key.did();
+    // The server runs on host A in its own thread (a node and its ports stay on one thread).
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let server = {
+        let (host_a, trusted, stop) = (host_a.clone(), trust(&everyone), Arc::clone(&stop));
+        std::thread::spawn(move || {
+            let node = Node::builder("arm", ShmTransport::with_prefix(&host_a).unwrap())
+                .key(NodeKey::from_seed(&[97; 32]))
+                .security(security())
+                .trust(trusted)
+                .build()
+                .unwrap();
+            let mut service = node.service::<SetBool>("/arm/enable", 256).unwrap();
+            let mut served = 0;
+            while !stop.load(std::sync::atomic::Ordering::Acquire) {
+                let answered = service
+                    .serve_once(Duration::from_millis(50), |req| SetBoolResponse {
+                        success: req.data,
+                        message: format!("armed for {}", req.sender()),
+                    })
+                    .unwrap();
+                served += usize::from(answered);
+            }
+            served
+        })
+    };
+    let node = Node::builder("operator", ShmTransport::with_prefix(&host_b).unwrap())
+        .key(NodeKey::from_seed(&[98; 32]))
+        .security(security())
+        .trust(trust(&everyone))
+        .build()
+        .unwrap();
+    let mut client = node.client::<SetBool>("/arm/enable", 256).unwrap();
+    // Until discovery has matched both topics of the service (request and reply), a call can
+    // time out, as a ROS 2 client waits for its service; then calls succeed.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let reply = loop {
+        match client.call(&SetBoolRequest { data: true }, Duration::from_millis(300)) {
+            Ok(reply) => break reply,
+            Err(_) if Instant::now() < deadline => continue,
+            Err(e) => panic!("no reply across hosts: {e}"),
+        }
+    };
+    assert!(reply.success);
+    assert_eq!(reply.message.as_str(), format!("armed for {client_did}"));
+    assert_eq!(
+        reply.sender(),
+        server_key.did(),
+        "the reply is verified as the server's"
+    );
+    // Once matched, calls answer every time.
+    for i in 0..10 {
+        let reply = client
+            .call(&SetBoolRequest { data: i % 2 == 0 }, Duration::from_secs(5))
+            .unwrap();
+        assert_eq!(reply.success, i % 2 == 0);
+    }
+    stop.store(true, std::sync::atomic::Ordering::Release);
+    assert!(server.join().unwrap() >= 11);
+    drop((client, node));
+    daemon_b.stop().unwrap();
+    daemon_a.stop().unwrap();
+    common::remove_shm_prefix(&host_a);
+    common::remove_shm_prefix(&host_b);
+}
