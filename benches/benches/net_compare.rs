@@ -153,7 +153,7 @@ fn quic(len: usize, rounds: usize) -> (Vec<f64>, f64) {
                     QuicEndpoint::bind(([127, 0, 0, 1], 0).into(), &b, policy(&a), server_config)
                         .expect("bind");
                 tx.send(endpoint.local_addr().expect("addr")).expect("addr");
-                let mut link = endpoint.accept().await.expect("accept");
+                let link = endpoint.accept().await.expect("accept");
                 for _ in 0..rounds + 20 {
                     let f = link.recv().await.expect("ping");
                     link.send(f).await.expect("pong");
@@ -173,7 +173,7 @@ fn quic(len: usize, rounds: usize) -> (Vec<f64>, f64) {
         let (a, b) = (NodeKey::from_seed(&[1; 32]), NodeKey::from_seed(&[2; 32]));
         let endpoint =
             QuicEndpoint::bind(([127, 0, 0, 1], 0).into(), &a, policy(&b), config).expect("bind");
-        let mut link = endpoint
+        let link = endpoint
             .connect(addr, Some(b.public()))
             .await
             .expect("connect");

@@ -13,7 +13,7 @@
 //! - `net` (feature `net`, default): links between hosts (framing, identity handshake, TCP).
 
 pub mod config;
-#[cfg(all(feature = "shm", feature = "net"))]
+#[cfg(all(feature = "shm", feature = "quic"))]
 pub mod daemon;
 pub mod delivery;
 pub mod discovery;

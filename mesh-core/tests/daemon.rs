@@ -2,14 +2,14 @@
 //! the daemons find each other through discovery, link over TCP on loopback, and a message
 //! published by a node on one host reaches a subscriber on the other, with its publisher's
 //! verified DID, in both directions; a topic nobody wants does not cross.
-#![cfg(all(feature = "shm", feature = "net"))]
+#![cfg(all(feature = "shm", feature = "quic"))]
 
 mod common;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mesh_core::daemon::{Daemon, DaemonConfig};
+use mesh_core::daemon::{Daemon, DaemonConfig, LinkTransport};
 use mesh_core::discovery::DiscoveryConfig;
 use mesh_core::identity::NodeKey;
 use mesh_core::node::Node;
@@ -33,7 +33,16 @@ fn trust(keys: &[&NodeKey]) -> TrustStore {
 }
 
 fn daemon_config(prefix: &str, seeds: Vec<std::net::SocketAddr>) -> DaemonConfig {
+    transport_config(prefix, seeds, LinkTransport::Tcp)
+}
+
+fn transport_config(
+    prefix: &str,
+    seeds: Vec<std::net::SocketAddr>,
+    transport: LinkTransport,
+) -> DaemonConfig {
     DaemonConfig {
+        transport,
         shm_prefix: Some(prefix.to_owned()),
         gossip: ([127, 0, 0, 1], 0).into(),
         listen: ([127, 0, 0, 1], 0).into(),
@@ -50,8 +59,17 @@ fn daemon_config(prefix: &str, seeds: Vec<std::net::SocketAddr>) -> DaemonConfig
 
 #[test]
 fn messages_cross_hosts_through_the_daemons_both_ways() {
+    cross_hosts(LinkTransport::Tcp, "t");
+}
+
+#[test]
+fn messages_cross_hosts_over_quic_links() {
+    cross_hosts(LinkTransport::Quic, "q");
+}
+
+fn cross_hosts(transport: LinkTransport, tag: &str) {
     let pid = std::process::id();
-    let (host_a, host_b) = (format!("omhosta{pid}_"), format!("omhostb{pid}_"));
+    let (host_a, host_b) = (format!("omhosta{tag}{pid}_"), format!("omhostb{tag}{pid}_"));
     let (da, db) = (
         Arc::new(NodeKey::from_seed(&[91; 32])),
         Arc::new(NodeKey::from_seed(&[92; 32])),
@@ -60,11 +78,15 @@ fn messages_cross_hosts_through_the_daemons_both_ways() {
     let everyone = [&*da, &*db, &robot, &base];
     let policy = || SecurityPolicy::new(security(), trust(&everyone));
 
-    let daemon_a =
-        Daemon::start(daemon_config(&host_a, vec![]), Arc::clone(&da), policy()).unwrap();
+    let daemon_a = Daemon::start(
+        transport_config(&host_a, vec![], transport),
+        Arc::clone(&da),
+        policy(),
+    )
+    .unwrap();
     let seed = daemon_a.gossip_addr();
     let daemon_b = Daemon::start(
-        daemon_config(&host_b, vec![seed]),
+        transport_config(&host_b, vec![seed], transport),
         Arc::clone(&db),
         policy(),
     )

@@ -53,7 +53,7 @@ async fn topics_flow_in_order_over_mutually_authenticated_quic() {
         (server, link)
     });
     let link = client.connect(addr, Some(b.public())).await.unwrap();
-    let (_server, mut theirs) = accept.await.unwrap();
+    let (_server, theirs) = accept.await.unwrap();
     assert_eq!(link.peer(), b.public());
     assert_eq!(theirs.peer(), a.public());
 
@@ -112,7 +112,7 @@ async fn untrusted_peers_are_refused_both_ways() {
         QuicEndpoint::bind(loopback(), &stranger, policy(&[&b]), QuicConfig::default()).unwrap();
     // TLS 1.3 finishes on the client before the server has judged the client's certificate,
     // so the client may see a link for a moment; the server's refusal then closes it.
-    if let Ok(mut link) = intruder.connect(addr, None).await {
+    if let Ok(link) = intruder.connect(addr, None).await {
         let _ = link.send(Bytes::from_static(b"let me in")).await;
         let ended = tokio::time::timeout(std::time::Duration::from_secs(5), link.recv()).await;
         assert!(

@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::Args;
 use mesh_core::config::Config;
-use mesh_core::daemon::{Daemon, DaemonConfig};
+use mesh_core::daemon::{Daemon, DaemonConfig, LinkTransport};
 use mesh_core::identity::{load_key_file, Did, NodeKey};
 use mesh_core::security::{SecurityPolicy, TrustStore};
 
@@ -43,6 +43,17 @@ pub struct DaemonArgs {
     /// How often the host's channels are scanned, milliseconds.
     #[arg(long, default_value_t = 250)]
     scan_ms: u64,
+    /// Links between daemons: `tcp` (signed handshake, unencrypted) or `quic` (TLS 1.3 bound
+    /// to the node keys). Every daemon of a fleet must use the same.
+    #[arg(long, value_enum, default_value_t = Transport::Tcp)]
+    transport: Transport,
+}
+
+/// `--transport` values.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Transport {
+    Tcp,
+    Quic,
 }
 
 /// Runs the daemon until a signal stops it.
@@ -84,6 +95,10 @@ pub fn run(args: DaemonArgs) -> anyhow::Result<()> {
         advertise: args.advertise,
         seeds: args.seeds.clone(),
         scan_period: Duration::from_millis(args.scan_ms.max(10)),
+        transport: match args.transport {
+            Transport::Tcp => LinkTransport::Tcp,
+            Transport::Quic => LinkTransport::Quic,
+        },
         ..DaemonConfig::default()
     };
     let did = key.did();

@@ -14,16 +14,17 @@ use std::time::Duration;
 
 struct Net {
     pid: u32,
+    tag: &'static str,
     names: Vec<String>,
 }
 
 impl Net {
     fn ns(&self, host: usize) -> String {
-        format!("omh{host}_{}", self.pid)
+        format!("om{}h{host}_{}", self.tag, self.pid)
     }
 
     fn switch(&self) -> String {
-        format!("omsw_{}", self.pid)
+        format!("om{}sw_{}", self.tag, self.pid)
     }
 
     fn ip(host: usize) -> String {
@@ -31,14 +32,18 @@ impl Net {
     }
 
     /// Creates the switch and `hosts` namespaces; `None` when namespaces are unavailable.
-    fn create(hosts: usize) -> Option<Self> {
+    /// `tag` keeps the namespaces of tests running in parallel apart.
+    fn create(hosts: usize, tag: &'static str) -> Option<Self> {
         let pid = std::process::id();
         let mut net = Net {
             pid,
+            tag,
             names: Vec::new(),
         };
         let sw = net.switch();
         if !run(&["ip", "netns", "add", &sw]) {
+            // The names are unique to this process and test: a failure means namespaces
+            // are not available here.
             return None;
         }
         net.names.push(sw.clone());
@@ -133,11 +138,12 @@ struct Fleet {
     dir: PathBuf,
     trusted: Vec<String>,
     children: Vec<Child>,
+    transport: &'static str,
 }
 
 impl Fleet {
     fn prefix(&self, h: usize) -> String {
-        format!("omn{h}_{}_", self.net.pid)
+        format!("omn{}{h}_{}_", self.net.tag, self.net.pid)
     }
 
     fn daemon(&self, h: usize, key: &Path) -> Child {
@@ -158,6 +164,7 @@ impl Fleet {
                 &format!("{ip}:7448"),
             ])
             .args(["--seed", &format!("{}:7447", Net::ip(1))])
+            .args(["--transport", self.transport])
             .env("OMNI_MESH_LOG", "info")
             .stdout(Stdio::piped())
             .stderr(
@@ -223,7 +230,10 @@ impl Drop for Fleet {
             .flatten()
         {
             let name = e.file_name().to_string_lossy().into_owned();
-            if name.starts_with("omn") && name.contains(&format!("_{pid}_")) {
+            // Only this fleet's files (another test of this process may still be running).
+            if name.starts_with(&format!("omn{}", self.net.tag))
+                && name.contains(&format!("_{pid}_"))
+            {
                 let _ = std::fs::remove_file(e.path());
             }
         }
@@ -236,13 +246,25 @@ fn heard(out: &Output, did: &str, count: usize) -> bool {
     out.status.success() && text.lines().filter(|l| l.contains(did)).count() >= count
 }
 
-#[test]
-fn three_hosts_in_namespaces_survive_a_restart_and_a_partition() {
-    let Some(net) = Net::create(4) else {
-        eprintln!("SKIPPED: cannot create network namespaces here (needs root and iproute2)");
-        return;
-    };
-    let dir = std::env::temp_dir().join(format!("omni-netns-{}", net.pid));
+/// A key file and its DID.
+type KeyFile = (PathBuf, String);
+
+/// Three hosts x two nodes, each host's talker heard on the next host.
+fn cross_host_traffic(fleet: &Fleet, talkers: &[(PathBuf, String)]) {
+    for h in 1..=3 {
+        let to = h % 3 + 1;
+        let out = fleet.listen(to, &format!("/t{h}"), &talkers[h - 1].1, 5, 60);
+        assert!(
+            heard(&out, &talkers[h - 1].1, 5),
+            "host {to} never heard host {h} over {}: {out:?}",
+            fleet.transport
+        );
+    }
+}
+
+/// A fleet of three hosts (daemons and talkers running) over `transport`.
+fn start_fleet(net: Net, transport: &'static str) -> (Fleet, Vec<KeyFile>, Vec<KeyFile>) {
+    let dir = std::env::temp_dir().join(format!("omni-netns-{}-{transport}", net.pid));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let daemons: Vec<(PathBuf, String)> = (1..=3)
@@ -261,25 +283,38 @@ fn three_hosts_in_namespaces_survive_a_restart_and_a_partition() {
         dir,
         trusted,
         children: Vec::new(),
+        transport,
     };
     for h in 1..=3 {
         let d = fleet.daemon(h, &daemons[h - 1].0);
         fleet.children.push(d);
     }
-    // Host h talks on /tH; host h+1 (mod 3) listens to it: 3 hosts x 2 nodes.
-    let topic = |h: usize| format!("/t{h}");
     for h in 1..=3 {
-        let t = fleet.talker(h, &talkers[h - 1].0, &topic(h));
+        let t = fleet.talker(h, &talkers[h - 1].0, &format!("/t{h}"));
         fleet.children.push(t);
     }
-    for h in 1..=3 {
-        let to = h % 3 + 1;
-        let out = fleet.listen(to, &topic(h), &talkers[h - 1].1, 5, 60);
-        assert!(
-            heard(&out, &talkers[h - 1].1, 5),
-            "host {to} never heard host {h}: {out:?}"
-        );
-    }
+    (fleet, daemons, talkers)
+}
+
+#[test]
+fn three_hosts_over_quic_links() {
+    let Some(net) = Net::create(3, "q") else {
+        eprintln!("SKIPPED: cannot create network namespaces here (needs root and iproute2)");
+        return;
+    };
+    let (fleet, _, talkers) = start_fleet(net, "quic");
+    cross_host_traffic(&fleet, &talkers);
+}
+
+#[test]
+fn three_hosts_in_namespaces_survive_a_restart_and_a_partition() {
+    let Some(net) = Net::create(4, "t") else {
+        eprintln!("SKIPPED: cannot create network namespaces here (needs root and iproute2)");
+        return;
+    };
+    let (mut fleet, daemons, talkers) = start_fleet(net, "tcp");
+    let topic = |h: usize| format!("/t{h}");
+    cross_host_traffic(&fleet, &talkers);
 
     // Host 2's daemon is SIGKILLed and restarted: traffic through it resumes.
     let mut killed = fleet.children.remove(1);

@@ -10,8 +10,11 @@
 //! waits on one `WaitSet`; `omni-daemon-net` runs a tokio runtime with discovery (UDP) and
 //! the TCP links. The [`Router`] between them decides where frames go.
 
+mod links;
 mod net_side;
 mod shm_side;
+
+pub use links::LinkTransport;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -43,6 +46,8 @@ pub struct DaemonConfig {
     pub discovery: DiscoveryConfig,
     /// Link settings.
     pub link: LinkConfig,
+    /// The transport of links between daemons.
+    pub transport: LinkTransport,
 }
 
 impl Default for DaemonConfig {
@@ -56,6 +61,7 @@ impl Default for DaemonConfig {
             scan_period: Duration::from_millis(250),
             discovery: DiscoveryConfig::default(),
             link: LinkConfig::default(),
+            transport: LinkTransport::Tcp,
         }
     }
 }

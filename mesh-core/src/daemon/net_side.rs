@@ -15,13 +15,15 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use tokio::sync::mpsc;
 
+use super::links::{quic_config, AnyLink, LinkTransport, Listening, PeerSender};
 use super::shm_side::Outbound;
 use super::{DaemonConfig, DaemonError};
 use crate::discovery::udp::UdpDiscovery;
 use crate::discovery::{Discovery, MemberState};
 use crate::envelope::TopicId;
 use crate::identity::{NodeKey, PublicKey};
-use crate::net::tcp::{connect, Link, LinkListener, LinkSender};
+use crate::net::quic::QuicEndpoint;
+use crate::net::tcp::LinkListener;
 use crate::router::{Inbound, Router};
 use crate::security::SecurityPolicy;
 use crate::transport::shm::DoorbellRinger;
@@ -53,14 +55,24 @@ pub(super) type Started = (
 pub(super) fn spawn(side: NetSide) -> Result<Started, DaemonError> {
     let udp = std::net::UdpSocket::bind(side.config.gossip)
         .map_err(bind_err("discovery", side.config.gossip))?;
-    let tcp = std::net::TcpListener::bind(side.config.listen)
-        .map_err(bind_err("links", side.config.listen))?;
+    let links = match side.config.transport {
+        LinkTransport::Tcp => Bound::Tcp(
+            std::net::TcpListener::bind(side.config.listen)
+                .map_err(bind_err("links", side.config.listen))?,
+        ),
+        LinkTransport::Quic => Bound::Quic(
+            std::net::UdpSocket::bind(side.config.listen)
+                .map_err(bind_err("links", side.config.listen))?,
+        ),
+    };
     let gossip = udp
         .local_addr()
         .map_err(bind_err("discovery", side.config.gossip))?;
-    let listen = tcp
-        .local_addr()
-        .map_err(bind_err("links", side.config.listen))?;
+    let listen = match &links {
+        Bound::Tcp(t) => t.local_addr(),
+        Bound::Quic(u) => u.local_addr(),
+    }
+    .map_err(bind_err("links", side.config.listen))?;
     let handle = std::thread::Builder::new()
         .name("omni-daemon-net".into())
         .spawn(move || {
@@ -71,15 +83,21 @@ pub(super) fn spawn(side: NetSide) -> Result<Started, DaemonError> {
             // Link readers hold the doorbell ringer (an iceoryx2 port, not `Send`): they run
             // as local tasks of this thread.
             let local = tokio::task::LocalSet::new();
-            rt.block_on(local.run_until(run(side, udp, tcp, gossip, listen)))
+            rt.block_on(local.run_until(run(side, udp, links, gossip, listen)))
         })
         .map_err(|e| DaemonError::Thread(e.to_string()))?;
     Ok((handle, gossip, listen))
 }
 
+/// The link socket, bound before the thread starts.
+enum Bound {
+    Tcp(std::net::TcpListener),
+    Quic(std::net::UdpSocket),
+}
+
 /// Events from link tasks to the main loop.
 enum LinkEvent {
-    Up(Link),
+    Up(AnyLink),
     /// A link (by its number) ended.
     Down(PublicKey, u64),
     /// A dial attempt failed.
@@ -96,7 +114,7 @@ struct Shared {
 async fn run(
     mut side: NetSide,
     udp: std::net::UdpSocket,
-    tcp: std::net::TcpListener,
+    bound: Bound,
     gossip: SocketAddr,
     listen: SocketAddr,
 ) -> Result<(), DaemonError> {
@@ -120,12 +138,23 @@ async fn run(
     }
     let discovery = UdpDiscovery::spawn_on(udp, discovery, Arc::clone(&side.policy), epoch)
         .map_err(bind_err("discovery", gossip))?;
-    let listener = LinkListener::from_std(
-        tcp,
-        Arc::clone(&side.key),
-        Arc::clone(&side.policy),
-        side.config.link.clone(),
-    )?;
+    let listener = Arc::new(match bound {
+        Bound::Tcp(tcp) => Listening::Tcp(LinkListener::from_std(
+            tcp,
+            Arc::clone(&side.key),
+            Arc::clone(&side.policy),
+            side.config.link.clone(),
+        )?),
+        Bound::Quic(udp) => Listening::Quic(Arc::new(
+            QuicEndpoint::from_std(
+                udp,
+                &side.key,
+                Arc::clone(&side.policy),
+                quic_config(&side.config.link),
+            )
+            .map_err(|e| DaemonError::Thread(format!("QUIC endpoint: {e}")))?,
+        )),
+    });
     // The doorbell ringer lives on this thread (iceoryx2 ports stay on their thread).
     let shm = super::shm_side::open(side.config.shm_prefix.as_deref())?;
     let shared = Rc::new(Shared {
@@ -136,7 +165,9 @@ async fn run(
     });
     let (events_tx, mut events) = mpsc::channel::<LinkEvent>(64);
     let accept_tx = events_tx.clone();
+    let accepting = Arc::clone(&listener);
     let acceptor = tokio::spawn(async move {
+        let listener = accepting;
         loop {
             match listener.accept().await {
                 Ok(link) => {
@@ -148,7 +179,7 @@ async fn run(
             }
         }
     });
-    let mut links: HashMap<[u8; 32], (u64, LinkSender)> = HashMap::new();
+    let mut links: HashMap<[u8; 32], (u64, PeerSender)> = HashMap::new();
     let mut dialing: BTreeSet<[u8; 32]> = BTreeSet::new();
     let mut announced: (Vec<TopicId>, Vec<TopicId>) = (Vec::new(), Vec::new());
     let mut tick = tokio::time::interval(Duration::from_millis(100));
@@ -188,7 +219,7 @@ async fn run(
             },
             _ = tick.tick() => {
                 sync_membership(&discovery, &side.router, &mut announced);
-                dial_missing(&discovery, &links, &mut dialing, me, &side, &events_tx);
+                dial_missing(&discovery, &links, &mut dialing, me, &side, &listener, &events_tx);
             }
         }
     }
@@ -222,10 +253,11 @@ fn sync_membership(
 /// Dials the live members this daemon is responsible for dialing (smaller key dials).
 fn dial_missing(
     discovery: &UdpDiscovery,
-    links: &HashMap<[u8; 32], (u64, LinkSender)>,
+    links: &HashMap<[u8; 32], (u64, PeerSender)>,
     dialing: &mut BTreeSet<[u8; 32]>,
     me: [u8; 32],
     side: &NetSide,
+    listener: &Arc<Listening>,
     events: &mpsc::Sender<LinkEvent>,
 ) {
     let targets: Vec<(PublicKey, SocketAddr)> = discovery
@@ -246,14 +278,11 @@ fn dial_missing(
             side.config.link.clone(),
         );
         let events = events.clone();
+        let listener = Arc::clone(listener);
         tokio::spawn(async move {
-            match connect(addr, &key, &policy, &config).await {
-                Ok(link) if link.peer() == peer => {
-                    let _ = events.send(LinkEvent::Up(link)).await;
-                }
+            match listener.dial(addr, peer, &key, &policy, &config).await {
                 Ok(link) => {
-                    tracing::warn!(%addr, expected = %peer, found = %link.peer(), "wrong peer");
-                    let _ = events.send(LinkEvent::DialFailed(peer)).await;
+                    let _ = events.send(LinkEvent::Up(link)).await;
                 }
                 Err(e) => {
                     tracing::debug!(%addr, error = %e, "dial failed");
@@ -265,7 +294,7 @@ fn dial_missing(
 }
 
 /// Reads one link: frames go through the router to the shared-memory thread.
-async fn receive(mut link: Link, id: u64, shared: Rc<Shared>, events: mpsc::Sender<LinkEvent>) {
+async fn receive(mut link: AnyLink, id: u64, shared: Rc<Shared>, events: mpsc::Sender<LinkEvent>) {
     let peer = link.peer();
     let mut warned = std::collections::HashSet::new();
     while let Some(frame) = link.recv().await {

@@ -267,6 +267,25 @@ impl QuicEndpoint {
         policy: Arc<SecurityPolicy>,
         config: QuicConfig,
     ) -> Result<Self, QuicError> {
+        let socket =
+            std::net::UdpSocket::bind(addr).map_err(|source| QuicError::Bind { addr, source })?;
+        Self::from_std(socket, key, policy, config)
+    }
+
+    /// An endpoint on an already bound UDP socket (bind first to learn the port). Must be
+    /// called inside a tokio runtime.
+    ///
+    /// # Errors
+    /// Identity, configuration or socket failures.
+    pub fn from_std(
+        socket: std::net::UdpSocket,
+        key: &NodeKey,
+        policy: Arc<SecurityPolicy>,
+        config: QuicConfig,
+    ) -> Result<Self, QuicError> {
+        let addr = socket
+            .local_addr()
+            .unwrap_or_else(|_| ([0, 0, 0, 0], 0).into());
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let verifier = Arc::new(IdentityVerifier {
             policy,
@@ -304,8 +323,17 @@ impl QuicEndpoint {
             QuicClientConfig::try_from(client).map_err(|e| quic(&e))?,
         ));
         client_config.transport_config(transport);
-        let mut endpoint = quinn::Endpoint::server(server_config, addr)
-            .map_err(|source| QuicError::Bind { addr, source })?;
+        let runtime = quinn::default_runtime().ok_or_else(|| QuicError::Bind {
+            addr,
+            source: std::io::Error::other("no async runtime"),
+        })?;
+        let mut endpoint = quinn::Endpoint::new(
+            quinn::EndpointConfig::default(),
+            Some(server_config),
+            socket,
+            runtime,
+        )
+        .map_err(|source| QuicError::Bind { addr, source })?;
         endpoint.set_default_client_config(client_config);
         Ok(Self { endpoint, config })
     }
@@ -370,7 +398,7 @@ pub struct QuicLink {
     peer: PublicKey,
     max_frame: usize,
     streams: Mutex<HashMap<[u8; 16], quinn::SendStream>>,
-    rx: mpsc::Receiver<Bytes>,
+    rx: Mutex<mpsc::Receiver<Bytes>>,
     acceptor: tokio::task::JoinHandle<()>,
 }
 
@@ -397,7 +425,7 @@ impl QuicLink {
             peer,
             max_frame: config.max_frame,
             streams: Mutex::new(HashMap::new()),
-            rx,
+            rx: Mutex::new(rx),
             acceptor,
         })
     }
@@ -406,6 +434,12 @@ impl QuicLink {
     #[must_use]
     pub fn peer(&self) -> PublicKey {
         self.peer
+    }
+
+    /// The peer's address.
+    #[must_use]
+    pub fn remote(&self) -> SocketAddr {
+        self.conn.remote_address()
     }
 
     /// Sends `frame` reliably, in order with the other frames of its topic (an envelope's
@@ -451,8 +485,8 @@ impl QuicLink {
     }
 
     /// The next frame (from any stream or datagram); `None` once the link has ended.
-    pub async fn recv(&mut self) -> Option<Bytes> {
-        self.rx.recv().await
+    pub async fn recv(&self) -> Option<Bytes> {
+        self.rx.lock().await.recv().await
     }
 
     /// Why the link ended, if it has.
