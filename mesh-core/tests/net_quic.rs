@@ -3,30 +3,21 @@
 //! of untrusted peers in both directions and of an unexpected peer.
 #![cfg(feature = "quic")]
 
-use std::net::SocketAddr;
+mod common;
+
 use std::sync::Arc;
 
 use bytes::Bytes;
 use mesh_core::envelope::{HEADER_LEN, MAGIC};
 use mesh_core::identity::NodeKey;
 use mesh_core::net::quic::{QuicConfig, QuicEndpoint, QuicError};
-use mesh_core::security::{SecurityConfig, SecurityMode, SecurityPolicy, TrustStore};
+use mesh_core::security::SecurityPolicy;
 
 fn policy(trusted: &[&NodeKey]) -> Arc<SecurityPolicy> {
-    let mut trust = TrustStore::new();
-    for k in trusted {
-        trust.add_publisher(k.public());
-    }
-    let config = SecurityConfig {
-        mode: SecurityMode::Lightweight,
-        ..SecurityConfig::default()
-    };
-    Arc::new(SecurityPolicy::new(config, trust))
+    common::lightweight_policy(trusted)
 }
 
-fn loopback() -> SocketAddr {
-    ([127, 0, 0, 1], 0).into()
-}
+use common::loopback;
 
 /// An envelope-shaped frame of `topic` (magic and topic id where the header has them) whose
 /// bytes after the header carry `seq`.

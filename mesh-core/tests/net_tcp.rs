@@ -3,6 +3,8 @@
 //! reconnecting with back-off after the listener comes back.
 #![cfg(feature = "net")]
 
+mod common;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,24 +14,14 @@ use mesh_core::identity::NodeKey;
 use mesh_core::net::frame::{prefix, FrameDecoder};
 use mesh_core::net::handshake::{fresh_nonce, Handshake, HandshakeError, Role};
 use mesh_core::net::tcp::{connect, Backoff, LinkConfig, LinkError, LinkListener, Redial};
-use mesh_core::security::{SecurityConfig, SecurityMode, SecurityPolicy, TrustStore};
+use mesh_core::security::SecurityPolicy;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 fn policy(trusted: &[&NodeKey]) -> Arc<SecurityPolicy> {
-    let mut trust = TrustStore::new();
-    for k in trusted {
-        trust.add_publisher(k.public());
-    }
-    let config = SecurityConfig {
-        mode: SecurityMode::Lightweight,
-        ..SecurityConfig::default()
-    };
-    Arc::new(SecurityPolicy::new(config, trust))
+    common::lightweight_policy(trusted)
 }
 
-fn loopback() -> SocketAddr {
-    ([127, 0, 0, 1], 0).into()
-}
+use common::loopback;
 
 fn keys() -> (Arc<NodeKey>, Arc<NodeKey>) {
     (

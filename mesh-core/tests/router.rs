@@ -1,26 +1,18 @@
 //! The per-host router's decisions: interest-based forwarding, verification of frames from
 //! peers, one delivery per frame however many peers carry it, no echo back out (no loops).
 
+mod common;
+
 use std::sync::Arc;
 
 use bytes::Bytes;
 use mesh_core::envelope::{Envelope, EnvelopeFields, TopicId};
 use mesh_core::identity::NodeKey;
 use mesh_core::router::{Inbound, LocalTopic, Router};
-use mesh_core::security::{Reject, SecurityConfig, SecurityMode, SecurityPolicy, TrustStore};
+use mesh_core::security::{Reject, SecurityPolicy};
 
 fn policy(trusted: &[&NodeKey]) -> Arc<SecurityPolicy> {
-    let mut trust = TrustStore::new();
-    for k in trusted {
-        trust.add_publisher(k.public());
-    }
-    Arc::new(SecurityPolicy::new(
-        SecurityConfig {
-            mode: SecurityMode::Lightweight,
-            ..SecurityConfig::default()
-        },
-        trust,
-    ))
+    common::lightweight_policy(trusted)
 }
 
 fn frame(key: &NodeKey, topic: &str, seq: u64) -> Bytes {

@@ -4,22 +4,14 @@
 //! prints the talker's messages with its verified DID. Both daemons stop cleanly on SIGTERM
 //! and leave no shared-memory files behind.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 fn new_key(dir: &std::path::Path, name: &str) -> (std::path::PathBuf, String) {
-    let path = dir.join(format!("{name}.key"));
-    let out = Command::new(env!("CARGO_BIN_EXE_omni-mesh"))
-        .args(["keys", "new", "--out"])
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    (
-        path,
-        String::from_utf8(out.stdout).unwrap().trim().to_owned(),
-    )
+    common::new_key(env!("CARGO_BIN_EXE_omni-mesh"), dir, name)
 }
 
 /// Starts a daemon and returns it with its discovery address (from its first line).

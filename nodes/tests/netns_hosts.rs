@@ -7,6 +7,8 @@
 //! Not covered here: delay, loss and reordering with `tc netem` (this kernel has no netem
 //! qdisc: "Specified qdisc kind is unknown"; see the issue notes).
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -120,17 +122,7 @@ fn in_ns(ns: &str, program: &str) -> Command {
 }
 
 fn new_key(dir: &Path, name: &str) -> (PathBuf, String) {
-    let path = dir.join(format!("{name}.key"));
-    let out = Command::new(bin("omni-mesh"))
-        .args(["keys", "new", "--out"])
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    (
-        path,
-        String::from_utf8(out.stdout).unwrap().trim().to_owned(),
-    )
+    common::new_key(bin("omni-mesh"), dir, name)
 }
 
 struct Fleet {

@@ -47,3 +47,24 @@ pub fn remove_shm_prefix(prefix: &str) {
         }
     }
 }
+
+/// A lightweight-mode policy (signatures checked, no grants) trusting `trusted`.
+pub fn lightweight_policy(
+    trusted: &[&mesh_core::identity::NodeKey],
+) -> std::sync::Arc<mesh_core::security::SecurityPolicy> {
+    use mesh_core::security::{SecurityConfig, SecurityMode, SecurityPolicy, TrustStore};
+    let mut trust = TrustStore::new();
+    for k in trusted {
+        trust.add_publisher(k.public());
+    }
+    let config = SecurityConfig {
+        mode: SecurityMode::Lightweight,
+        ..SecurityConfig::default()
+    };
+    std::sync::Arc::new(SecurityPolicy::new(config, trust))
+}
+
+/// An ephemeral port on the IPv4 loopback.
+pub fn loopback() -> std::net::SocketAddr {
+    ([127, 0, 0, 1], 0).into()
+}
