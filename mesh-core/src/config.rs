@@ -14,6 +14,51 @@ pub struct Config {
     pub security: SecurityConfig,
     /// `[delivery]`: heartbeat and NACK timing, gap buffer bounds.
     pub delivery: DeliveryConfig,
+    /// `[network]`: the per-host daemon's addresses, seeds and link transport.
+    pub network: NetworkConfig,
+}
+
+/// Which transport links between hosts' daemons use.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LinkKind {
+    /// TCP with the signed identity handshake (lightweight, unencrypted).
+    #[default]
+    Tcp,
+    /// QUIC: TLS 1.3 bound to the node keys, one stream per topic.
+    Quic,
+}
+
+/// `[network]`: how this host's daemon meets the others.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NetworkConfig {
+    /// Discovery (UDP) address.
+    pub gossip: std::net::SocketAddr,
+    /// Link address (TCP, or UDP for QUIC).
+    pub listen: std::net::SocketAddr,
+    /// The link address announced to other hosts (absent: the bound address; an unspecified
+    /// IP is replaced by the address peers see).
+    pub advertise: Option<std::net::SocketAddr>,
+    /// Other daemons' discovery addresses to join through.
+    pub seeds: Vec<std::net::SocketAddr>,
+    /// Link transport; every daemon of a fleet uses the same.
+    pub transport: LinkKind,
+    /// How often the daemon scans the host's shared-memory channels, milliseconds.
+    pub scan_period_ms: u64,
+}
+
+impl Default for NetworkConfig {
+    fn default() -> Self {
+        Self {
+            gossip: ([0, 0, 0, 0], 7447).into(),
+            listen: ([0, 0, 0, 0], 7448).into(),
+            advertise: None,
+            seeds: Vec::new(),
+            transport: LinkKind::Tcp,
+            scan_period_ms: 250,
+        }
+    }
 }
 
 /// The configuration text is invalid.
@@ -58,6 +103,18 @@ mod tests {
         assert_eq!(err.location.map(|l| l.0), Some(2), "{err}");
         let c = Config::from_toml("[delivery]\ngap_buffer_messages = 64\n").unwrap();
         assert_eq!(c.delivery.gap_buffer_messages, 64);
+        let c = Config::from_toml(
+            "[network]\nseeds = [\"10.0.0.1:7447\"]\ntransport = \"quic\"\nadvertise = \"10.0.0.2:7448\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.network.transport, LinkKind::Quic);
+        assert_eq!(
+            c.network.seeds,
+            ["10.0.0.1:7447".parse::<std::net::SocketAddr>().unwrap()]
+        );
+        assert_eq!(c.network.advertise, Some("10.0.0.2:7448".parse().unwrap()));
+        let err = Config::from_toml("[network]\ntransport = \"udp\"\n").unwrap_err();
+        assert_eq!(err.location.map(|l| l.0), Some(2), "{err}");
         let err = Config::from_toml("[security]\nmax_payload = 3\n").unwrap_err();
         assert!(err.message.contains("unknown field"), "{err}");
     }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::Args;
-use mesh_core::config::Config;
+use mesh_core::config::{Config, LinkKind};
 use mesh_core::daemon::{Daemon, DaemonConfig, LinkTransport};
 use mesh_core::identity::{load_key_file, Did, NodeKey};
 use mesh_core::security::{SecurityPolicy, TrustStore};
@@ -19,7 +19,8 @@ pub struct DaemonArgs {
     /// The daemon's key file (`omni-mesh keys new --out FILE`); a fresh key when omitted.
     #[arg(long)]
     key: Option<PathBuf>,
-    /// Configuration file (its `[security]` section: mode and limits).
+    /// Configuration file: its `[security]` (mode, limits) and `[network]` sections (the
+    /// flags below override `[network]`).
     #[arg(long)]
     config: Option<PathBuf>,
     /// DIDs trusted to open links and publish (other daemons and the fleet's nodes).
@@ -28,25 +29,28 @@ pub struct DaemonArgs {
     /// Shared-memory prefix of this host's nodes (iceoryx2's default when omitted).
     #[arg(long, env = "OMNI_MESH_SHM_PREFIX")]
     shm_prefix: Option<String>,
-    /// Discovery (UDP) address.
-    #[arg(long, default_value = "0.0.0.0:7447")]
-    gossip: SocketAddr,
-    /// Link (TCP) address.
-    #[arg(long, default_value = "0.0.0.0:7448")]
-    listen: SocketAddr,
+    /// Discovery (UDP) address [config: network.gossip, default 0.0.0.0:7447].
+    #[arg(long)]
+    gossip: Option<SocketAddr>,
+    /// Link address [config: network.listen, default 0.0.0.0:7448].
+    #[arg(long)]
+    listen: Option<SocketAddr>,
     /// Link address announced to other hosts (default: the bound link address).
     #[arg(long)]
     advertise: Option<SocketAddr>,
-    /// Another daemon's discovery address to join through (repeatable).
+    /// Another daemon's discovery address to join through (repeatable; replaces
+    /// network.seeds).
     #[arg(long = "seed", value_name = "ADDR")]
     seeds: Vec<SocketAddr>,
-    /// How often the host's channels are scanned, milliseconds.
-    #[arg(long, default_value_t = 250)]
-    scan_ms: u64,
+    /// How often the host's channels are scanned, milliseconds [config:
+    /// network.scan_period_ms, default 250].
+    #[arg(long)]
+    scan_ms: Option<u64>,
     /// Links between daemons: `tcp` (signed handshake, unencrypted) or `quic` (TLS 1.3 bound
-    /// to the node keys). Every daemon of a fleet must use the same.
-    #[arg(long, value_enum, default_value_t = Transport::Tcp)]
-    transport: Transport,
+    /// to the node keys); every daemon of a fleet must use the same [config:
+    /// network.transport, default tcp].
+    #[arg(long, value_enum)]
+    transport: Option<Transport>,
 }
 
 /// `--transport` values.
@@ -72,33 +76,41 @@ pub fn run(args: DaemonArgs) -> anyhow::Result<()> {
             NodeKey::generate()
         }
     };
-    let security = match &args.config {
+    let file = match &args.config {
         Some(path) => {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("reading {}", path.display()))?;
-            Config::from_toml(&text)
-                .with_context(|| format!("in {}", path.display()))?
-                .security
+            Config::from_toml(&text).with_context(|| format!("in {}", path.display()))?
         }
-        None => Config::default().security,
+        None => Config::default(),
     };
+    let (security, network) = (file.security, file.network);
     let mut trust = TrustStore::new();
     trust.add_publisher(key.public());
     for did in &args.trust {
         let did = Did::from_str(did).with_context(|| format!("--trust {did}"))?;
         trust.add_publisher(did.public_key());
     }
+    let transport = match args.transport {
+        Some(Transport::Tcp) => LinkTransport::Tcp,
+        Some(Transport::Quic) => LinkTransport::Quic,
+        None => match network.transport {
+            LinkKind::Tcp => LinkTransport::Tcp,
+            LinkKind::Quic => LinkTransport::Quic,
+        },
+    };
     let config = DaemonConfig {
         shm_prefix: args.shm_prefix.clone(),
-        gossip: args.gossip,
-        listen: args.listen,
-        advertise: args.advertise,
-        seeds: args.seeds.clone(),
-        scan_period: Duration::from_millis(args.scan_ms.max(10)),
-        transport: match args.transport {
-            Transport::Tcp => LinkTransport::Tcp,
-            Transport::Quic => LinkTransport::Quic,
+        gossip: args.gossip.unwrap_or(network.gossip),
+        listen: args.listen.unwrap_or(network.listen),
+        advertise: args.advertise.or(network.advertise),
+        seeds: if args.seeds.is_empty() {
+            network.seeds
+        } else {
+            args.seeds.clone()
         },
+        scan_period: Duration::from_millis(args.scan_ms.unwrap_or(network.scan_period_ms).max(10)),
+        transport,
         ..DaemonConfig::default()
     };
     let did = key.did();

@@ -25,14 +25,14 @@ enum Command {
     Keys(keys::KeysCommand),
     /// Run this host's router: discovery, links to other hosts, and the bridge to local
     /// nodes over shared memory (stop with Ctrl-C).
-    Daemon(daemon_cmd::DaemonArgs),
+    Daemon(Box<daemon_cmd::DaemonArgs>),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Keys(cmd) => keys::run(cmd),
-        Command::Daemon(args) => daemon_cmd::run(args),
+        Command::Daemon(args) => daemon_cmd::run(*args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -139,8 +139,17 @@ impl Fleet {
     }
 
     fn daemon(&self, h: usize, key: &Path) -> Child {
-        let config = self.dir.join("lightweight.toml");
-        std::fs::write(&config, "[security]\nmode = \"lightweight\"\n").unwrap();
+        // The transport and the seed come from the configuration file's [network] section.
+        let config = self.dir.join("fleet.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "[security]\nmode = \"lightweight\"\n[network]\ntransport = \"{}\"\nseeds = [\"{}:7447\"]\n",
+                self.transport,
+                Net::ip(1)
+            ),
+        )
+        .unwrap();
         let ip = Net::ip(h);
         let mut c = in_ns(&self.net.ns(h), "omni-mesh");
         c.arg("daemon")
@@ -155,8 +164,6 @@ impl Fleet {
                 "--listen",
                 &format!("{ip}:7448"),
             ])
-            .args(["--seed", &format!("{}:7447", Net::ip(1))])
-            .args(["--transport", self.transport])
             .env("OMNI_MESH_LOG", "info")
             .stdout(Stdio::piped())
             .stderr(
