@@ -63,6 +63,21 @@ fn daemon(
     (child, gossip)
 }
 
+/// Kills, by PID, the processes this test started if the test fails before stopping them.
+struct Reaper(Vec<u32>);
+
+impl Drop for Reaper {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            for pid in &self.0 {
+                let _ = Command::new("kill")
+                    .args(["-KILL", &pid.to_string()])
+                    .status();
+            }
+        }
+    }
+}
+
 /// SIGTERM to a process this test started, by PID.
 fn terminate(child: &Child) {
     let status = Command::new("kill")
@@ -95,6 +110,7 @@ fn a_talker_on_one_host_is_heard_on_another_through_the_daemons() {
     let all = [did_a.as_str(), did_b.as_str(), talker_did.as_str()];
     let (mut daemon_a, seed) = daemon(&key_a, &host_a, &all, None);
     let (mut daemon_b, _) = daemon(&key_b, &host_b, &all, Some(&seed));
+    let mut reaper = Reaper(vec![daemon_a.id(), daemon_b.id()]);
     let topic = format!("/chatter_hosts_{pid}");
     let listener = Command::new(env!("CARGO_BIN_EXE_listener"))
         .args(["--trust", &talker_did, "--count", "5", "--timeout-s", "60"])
@@ -114,6 +130,7 @@ fn a_talker_on_one_host_is_heard_on_another_through_the_daemons() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    reaper.0.extend([talker.id(), listener.id()]);
     let heard = listener.wait_with_output().unwrap();
     terminate(&talker);
     let _ = talker.wait();
