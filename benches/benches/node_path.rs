@@ -103,16 +103,7 @@ fn ours_thread_safe(c: &mut Criterion) {
 }
 
 fn cleanup(_: &mut Criterion) {
-    let mine = format!("ompath{}", std::process::id());
-    for e in std::fs::read_dir("/dev/shm")
-        .into_iter()
-        .flatten()
-        .flatten()
-    {
-        if e.file_name().to_string_lossy().starts_with(&mine) {
-            let _ = std::fs::remove_file(e.path());
-        }
-    }
+    mesh_benches::remove_shm_files(&format!("ompath{}", std::process::id()));
 }
 
 criterion_group!(benches, raw, ours, ours_thread_safe, cleanup);

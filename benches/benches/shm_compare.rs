@@ -306,19 +306,6 @@ fn idle_node_rss() -> (u64, u64) {
     (before, after)
 }
 
-fn cleanup() {
-    let mine = format!("ombench{}", std::process::id());
-    for e in std::fs::read_dir("/dev/shm")
-        .into_iter()
-        .flatten()
-        .flatten()
-    {
-        if e.file_name().to_string_lossy().starts_with(&mine) {
-            let _ = std::fs::remove_file(e.path());
-        }
-    }
-}
-
 fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
@@ -390,5 +377,5 @@ fn main() {
     }
     let (before, after) = idle_node_rss();
     println!("\nidle node with 10 topics (publisher + subscriber each): RSS {} KiB before, {} KiB after ({} KiB added)", before, after, after.saturating_sub(before));
-    cleanup();
+    mesh_benches::remove_shm_files(&format!("ombench{}", std::process::id()));
 }

@@ -1,5 +1,5 @@
-//! Inputs shared by the codec benches: a 1 MiB `sensor_msgs/PointCloud2` and a small
-//! `geometry_msgs/Pose`.
+//! Inputs shared by the benches (a 1 MiB `sensor_msgs/PointCloud2`, a small
+//! `geometry_msgs/Pose`, test envelopes) and shared-memory clean-up.
 
 use omni_msgs::geometry_msgs::msg::{Point, Pose, Quaternion};
 use omni_msgs::sensor_msgs::msg::{PointCloud2, PointField};
@@ -74,5 +74,18 @@ pub mod envelopes {
     #[must_use]
     pub fn unsigned(sequence: u64, payload: &[u8]) -> Envelope<Unsigned> {
         Envelope::new(fields(sequence), payload).expect("payload fits")
+    }
+}
+
+/// Removes this bench process's shared-memory files: those whose name starts with `prefix`.
+pub fn remove_shm_files(prefix: &str) {
+    for e in std::fs::read_dir("/dev/shm")
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        if e.file_name().to_string_lossy().starts_with(prefix) {
+            let _ = std::fs::remove_file(e.path());
+        }
     }
 }

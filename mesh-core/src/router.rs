@@ -11,9 +11,10 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
+use crate::delivery::{Admission, NodeAddr, SecurityAdmission};
 use crate::envelope::{Envelope, Limits, TopicId};
 use crate::replay::{ReplayGuard, SeqVerdict};
-use crate::security::{PeerId, Receiver, Reject, Route, SecurityPolicy};
+use crate::security::{Reject, Route, SecurityPolicy};
 
 /// A local channel as the shared-memory scan sees it (the router's own ports excluded).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,8 +65,7 @@ pub struct RouterStats {
 /// The router of one host.
 #[derive(Debug)]
 pub struct Router {
-    policy: Arc<SecurityPolicy>,
-    receiver: Receiver,
+    admission: SecurityAdmission,
     local: BTreeMap<TopicId, LocalTopic>,
     interests: BTreeMap<[u8; 32], BTreeSet<TopicId>>,
     delivered: ReplayGuard,
@@ -80,8 +80,7 @@ impl Router {
     #[must_use]
     pub fn new(policy: Arc<SecurityPolicy>) -> Self {
         Self {
-            receiver: policy.receiver(),
-            policy,
+            admission: SecurityAdmission::new(policy),
             local: BTreeMap::new(),
             interests: BTreeMap::new(),
             delivered: ReplayGuard::default(),
@@ -169,11 +168,12 @@ impl Router {
     /// A frame from peer `from` (a link number, for the per-peer verification budget): admit
     /// it (signature and policy, once for this host), drop duplicates, and say where it goes.
     pub fn on_remote_frame(&mut self, from: u64, frame: Bytes, now_ns: u64) -> Inbound {
-        let (topic, type_hash) = match Envelope::parse(frame.as_ref(), &self.policy.limits()) {
+        let policy = self.admission.policy();
+        let (topic, type_hash) = match Envelope::parse(frame.as_ref(), &policy.limits()) {
             Ok(env) => (env.header().topic_id(), env.header().type_hash()),
             Err(e) => {
                 let reject = Reject::Malformed(e);
-                self.policy.counters().count(reject.reason());
+                policy.counters().count(reject.reason());
                 self.stats.rejected += 1;
                 return Inbound::Rejected(reject);
             }
@@ -183,10 +183,7 @@ impl Router {
         };
         let route = Route::new(&local.name, type_hash);
         let name = local.name.clone();
-        let env = match self
-            .receiver
-            .admit(&self.policy, PeerId(from), frame, &route, now_ns)
-        {
+        let env = match self.admission.admit(NodeAddr(from), frame, &route, now_ns) {
             Ok(env) => env,
             Err(e) => {
                 self.stats.rejected += 1;

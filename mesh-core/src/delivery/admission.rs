@@ -2,6 +2,8 @@
 //! layer's receive path ([`SecurityAdmission`]), behind a trait so the engine stays sans-IO
 //! and independent of key management.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 
 use super::NodeAddr;
@@ -23,14 +25,15 @@ pub trait Admission {
 /// Admission through a [`SecurityPolicy`] and its [`Receiver`] (root cache, budgets, counters).
 #[derive(Debug)]
 pub struct SecurityAdmission {
-    policy: SecurityPolicy,
+    policy: Arc<SecurityPolicy>,
     receiver: Receiver,
 }
 
 impl SecurityAdmission {
-    /// Admission enforcing `policy`.
+    /// Admission enforcing `policy` (owned, or shared with the rest of a node or daemon).
     #[must_use]
-    pub fn new(policy: SecurityPolicy) -> Self {
+    pub fn new(policy: impl Into<Arc<SecurityPolicy>>) -> Self {
+        let policy = policy.into();
         let receiver = policy.receiver();
         Self { policy, receiver }
     }
