@@ -1,5 +1,8 @@
 //! Inputs shared by the benches (a 1 MiB `sensor_msgs/PointCloud2`, a small
-//! `geometry_msgs/Pose`, test envelopes) and shared-memory clean-up.
+//! `geometry_msgs/Pose`, test envelopes), shared-memory clean-up, and the link paths of the
+//! network comparisons ([`net_paths`]).
+
+pub mod net_paths;
 
 use omni_msgs::geometry_msgs::msg::{Point, Pose, Quaternion};
 use omni_msgs::sensor_msgs::msg::{PointCloud2, PointField};

@@ -29,6 +29,17 @@ pub enum LinkKind {
     Quic,
 }
 
+/// Compression offered on links between hosts ([`crate::net::compress`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Codec {
+    /// No compression (the default): frames go as they are.
+    #[default]
+    Off,
+    /// LZ4 block compression for frames of at least `min_bytes`.
+    Lz4,
+}
+
 /// `[network]`: how this host's daemon meets the others.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
@@ -42,10 +53,16 @@ pub struct NetworkConfig {
     pub advertise: Option<std::net::SocketAddr>,
     /// Other daemons' discovery addresses to join through.
     pub seeds: Vec<std::net::SocketAddr>,
+    /// An IPv4 multicast group (address and port) to find daemons on the local link through.
+    pub multicast: Option<std::net::SocketAddrV4>,
     /// Link transport; every daemon of a fleet uses the same.
     pub transport: LinkKind,
     /// How often the daemon scans the host's shared-memory channels, milliseconds.
     pub scan_period_ms: u64,
+    /// Compression offered on links; used only when both ends offer it.
+    pub compression: Codec,
+    /// Frames shorter than this are never compressed.
+    pub compress_min_bytes: usize,
 }
 
 impl Default for NetworkConfig {
@@ -55,8 +72,11 @@ impl Default for NetworkConfig {
             listen: ([0, 0, 0, 0], 7448).into(),
             advertise: None,
             seeds: Vec::new(),
+            multicast: None,
             transport: LinkKind::Tcp,
             scan_period_ms: 250,
+            compression: Codec::Off,
+            compress_min_bytes: 4096,
         }
     }
 }

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use mesh_core::envelope::{HEADER_LEN, MAGIC};
 use mesh_core::identity::NodeKey;
+use mesh_core::net::compress::{Codec, CompressionConfig};
 use mesh_core::net::quic::{QuicConfig, QuicEndpoint, QuicError};
 use mesh_core::security::SecurityPolicy;
 
@@ -150,5 +151,46 @@ async fn a_trusted_but_unexpected_peer_is_refused() {
             assert_eq!((found, expected), (c.did(), b.did()));
         }
         other => panic!("expected WrongPeer, got {other:?}"),
+    }
+}
+
+fn offering(codec: Codec) -> QuicConfig {
+    QuicConfig {
+        compression: CompressionConfig {
+            codec,
+            min_bytes: 1024,
+        },
+        ..QuicConfig::default()
+    }
+}
+
+#[tokio::test]
+async fn compression_is_negotiated_in_the_tls_handshake() {
+    let (a, b) = keys();
+    for (ours, theirs, want) in [
+        (Codec::Lz4, Codec::Lz4, true),
+        (Codec::Lz4, Codec::Off, false),
+        (Codec::Off, Codec::Lz4, false),
+    ] {
+        let server = QuicEndpoint::bind(loopback(), &b, policy(&[&a]), offering(theirs)).unwrap();
+        let addr = server.local_addr().unwrap();
+        let client = QuicEndpoint::bind(loopback(), &a, policy(&[&b]), offering(ours)).unwrap();
+        let accept = tokio::spawn(async move {
+            let link = server.accept().await.unwrap();
+            (server, link)
+        });
+        let link = client.connect(addr, Some(b.public())).await.unwrap();
+        let (_server, theirs_link) = accept.await.unwrap();
+        assert_eq!((link.compressed(), theirs_link.compressed()), (want, want));
+        // A compressible 1 MiB frame and a small one arrive intact either way.
+        let mut big = topic_frame(4, 1, 1 << 20).to_vec();
+        for (j, b) in big[HEADER_LEN + 4..].iter_mut().enumerate() {
+            *b = (j / 256 % 5) as u8;
+        }
+        let big = Bytes::from(big);
+        link.send(big.clone()).await.unwrap();
+        link.send(topic_frame(4, 2, 64)).await.unwrap();
+        assert_eq!(theirs_link.recv().await.unwrap(), big);
+        assert_eq!(theirs_link.recv().await.unwrap(), topic_frame(4, 2, 64));
     }
 }

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use mesh_core::identity::NodeKey;
+use mesh_core::net::compress::{Codec, CompressionConfig};
 use mesh_core::net::frame::{prefix, FrameDecoder};
 use mesh_core::net::handshake::{fresh_nonce, Handshake, HandshakeError, Role};
 use mesh_core::net::tcp::{connect, Backoff, LinkConfig, LinkError, LinkListener, Redial};
@@ -224,4 +225,94 @@ async fn redial_reconnects_once_the_listener_is_back() {
         accepted.recv().await.unwrap(),
         Bytes::from_static(b"after reconnect")
     );
+}
+
+fn offering(codec: Codec) -> LinkConfig {
+    LinkConfig {
+        compression: CompressionConfig {
+            codec,
+            min_bytes: 1024,
+        },
+        ..LinkConfig::default()
+    }
+}
+
+/// Opens a link whose ends offer `ours` and `theirs`.
+async fn linked(
+    ours: Codec,
+    theirs: Codec,
+) -> (mesh_core::net::tcp::Link, mesh_core::net::tcp::Link) {
+    let (a, b) = keys();
+    let listener = LinkListener::bind(loopback(), Arc::clone(&b), policy(&[&a]), offering(theirs))
+        .await
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move { listener.accept().await.unwrap() });
+    let client = connect(addr, &a, &policy(&[&b]), &offering(ours))
+        .await
+        .unwrap();
+    (client, server.await.unwrap())
+}
+
+/// A compressible frame (a 1 MiB map-like payload) starting with its index.
+fn compressible(i: u32) -> Bytes {
+    let mut f: Vec<u8> = (0..1u32 << 20).map(|j| (j / 256 % 5) as u8).collect();
+    f[..4].copy_from_slice(&i.to_le_bytes());
+    Bytes::from(f)
+}
+
+#[tokio::test]
+async fn compression_is_used_only_when_both_ends_offer_it() {
+    // Both offer LZ4: large frames cross compressed and arrive intact; small ones too.
+    let (client, mut server) = linked(Codec::Lz4, Codec::Lz4).await;
+    assert!(client.compressed() && server.compressed());
+    for i in 0..4 {
+        client.send(compressible(i)).await.unwrap();
+        client.send(frame(i)).await.unwrap();
+    }
+    for i in 0..4 {
+        assert_eq!(server.recv().await.unwrap(), compressible(i));
+        assert_eq!(server.recv().await.unwrap(), frame(i));
+    }
+    let stats = client.stats();
+    assert!(
+        stats.wire_bytes_sent * 10 < stats.frame_bytes_sent,
+        "LZ4 should shrink these frames tenfold: {stats:?}"
+    );
+    // One end offers nothing: frames go uncompressed, byte for byte.
+    for (ours, theirs) in [(Codec::Lz4, Codec::Off), (Codec::Off, Codec::Lz4)] {
+        let (client, mut server) = linked(ours, theirs).await;
+        assert!(!client.compressed() && !server.compressed());
+        client.send(compressible(7)).await.unwrap();
+        assert_eq!(server.recv().await.unwrap(), compressible(7));
+        let stats = client.stats();
+        assert!(stats.wire_bytes_sent > stats.frame_bytes_sent, "{stats:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_compressed_frame_on_an_uncompressed_link_ends_it() {
+    let (a, b) = keys();
+    let listener = LinkListener::bind(
+        loopback(),
+        Arc::clone(&b),
+        policy(&[&a]),
+        offering(Codec::Off),
+    )
+    .await
+    .unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move { listener.accept().await.unwrap() });
+    let client = connect(addr, &a, &policy(&[&b]), &offering(Codec::Off))
+        .await
+        .unwrap();
+    let mut server = server.await.unwrap();
+    // A frame that looks compressed although nobody offered compression.
+    let mut forged = b"OMLZ".to_vec();
+    forged.extend_from_slice(&64u32.to_le_bytes());
+    forged.extend_from_slice(&[0u8; 16]);
+    client.send(Bytes::from(forged)).await.unwrap();
+    assert!(server.recv().await.is_none(), "the link must end");
+    let reason = server.end_reason().expect("a reason");
+    assert!(reason.contains("compressed"), "{reason}");
 }

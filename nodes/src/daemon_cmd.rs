@@ -1,6 +1,6 @@
 //! `omni-mesh daemon`: the per-host router. Runs until SIGINT or SIGTERM.
 
-use std::net::SocketAddr;
+use std::net::{SocketAddr, SocketAddrV4};
 use std::path::PathBuf;
 use std::str::FromStr as _;
 use std::sync::Arc;
@@ -11,6 +11,8 @@ use clap::Args;
 use mesh_core::config::{Config, LinkKind};
 use mesh_core::daemon::{Daemon, DaemonConfig, LinkTransport};
 use mesh_core::identity::{load_key_file, Did, NodeKey};
+use mesh_core::net::compress::CompressionConfig;
+use mesh_core::net::tcp::LinkConfig;
 use mesh_core::security::{SecurityPolicy, TrustStore};
 
 /// Options of `omni-mesh daemon`.
@@ -42,6 +44,10 @@ pub struct DaemonArgs {
     /// network.seeds).
     #[arg(long = "seed", value_name = "ADDR")]
     seeds: Vec<SocketAddr>,
+    /// An IPv4 multicast group (e.g. 239.255.0.47:7446) to find daemons on the local link
+    /// without seeds [config: network.multicast, default off].
+    #[arg(long, value_name = "GROUP")]
+    multicast: Option<SocketAddrV4>,
     /// How often the host's channels are scanned, milliseconds [config:
     /// network.scan_period_ms, default 250].
     #[arg(long)]
@@ -109,8 +115,16 @@ pub fn run(args: DaemonArgs) -> anyhow::Result<()> {
         } else {
             args.seeds.clone()
         },
+        multicast: args.multicast.or(network.multicast),
         scan_period: Duration::from_millis(args.scan_ms.unwrap_or(network.scan_period_ms).max(10)),
         transport,
+        link: LinkConfig {
+            compression: CompressionConfig {
+                codec: network.compression,
+                min_bytes: network.compress_min_bytes,
+            },
+            ..LinkConfig::default()
+        },
         ..DaemonConfig::default()
     };
     let did = key.did();

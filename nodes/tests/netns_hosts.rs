@@ -2,7 +2,8 @@
 //! namespace, one veth per host, 10.211.0.0/24 inside the namespaces only), each with an
 //! `omni-mesh daemon` and two nodes (a talker and a listener): pub/sub across hosts over TCP
 //! links, a daemon SIGKILLed and restarted, a partition healed, and an untrusted daemon that
-//! cannot join. Skipped, with a message, when namespaces cannot be created (not root).
+//! cannot join; the same over QUIC; and daemons that find each other by multicast with no
+//! seeds. Skipped, with a message, when namespaces cannot be created (not root).
 //!
 //! Not covered here: delay, loss and reordering with `tc netem` (this kernel has no netem
 //! qdisc: "Specified qdisc kind is unknown"; see the issue notes).
@@ -52,6 +53,19 @@ impl Net {
         assert!(run(&[
             "ip", "-n", &sw, "link", "add", "br0", "type", "bridge"
         ]));
+        // Without snooping the bridge floods multicast like a plain switch without a querier.
+        assert!(run(&[
+            "ip",
+            "-n",
+            &sw,
+            "link",
+            "set",
+            "br0",
+            "type",
+            "bridge",
+            "mcast_snooping",
+            "0"
+        ]));
         assert!(run(&["ip", "-n", &sw, "link", "set", "br0", "up"]));
         for h in 1..=hosts {
             let ns = net.ns(h);
@@ -70,6 +84,17 @@ impl Net {
             assert!(run(&["ip", "-n", &ns, "addr", "add", &addr, "dev", "eth0"]));
             assert!(run(&["ip", "-n", &ns, "link", "set", "eth0", "up"]));
             assert!(run(&["ip", "-n", &ns, "link", "set", "lo", "up"]));
+            // Multicast discovery leaves through the host's cable.
+            assert!(run(&[
+                "ip",
+                "-n",
+                &ns,
+                "route",
+                "add",
+                "224.0.0.0/4",
+                "dev",
+                "eth0"
+            ]));
         }
         Some(net)
     }
@@ -131,6 +156,13 @@ struct Fleet {
     trusted: Vec<String>,
     children: Vec<Child>,
     transport: &'static str,
+    /// The `[network]` lines saying how daemons find each other (and link options).
+    join: String,
+}
+
+/// Daemons join through host 1's discovery address.
+fn seeded() -> String {
+    format!("seeds = [\"{}:7447\"]\n", Net::ip(1))
 }
 
 impl Fleet {
@@ -144,9 +176,8 @@ impl Fleet {
         std::fs::write(
             &config,
             format!(
-                "[security]\nmode = \"lightweight\"\n[network]\ntransport = \"{}\"\nseeds = [\"{}:7447\"]\n",
-                self.transport,
-                Net::ip(1)
+                "[security]\nmode = \"lightweight\"\n[network]\ntransport = \"{}\"\n{}",
+                self.transport, self.join
             ),
         )
         .unwrap();
@@ -262,8 +293,13 @@ fn cross_host_traffic(fleet: &Fleet, talkers: &[(PathBuf, String)]) {
 }
 
 /// A fleet of three hosts (daemons and talkers running) over `transport`.
-fn start_fleet(net: Net, transport: &'static str) -> (Fleet, Vec<KeyFile>, Vec<KeyFile>) {
-    let dir = std::env::temp_dir().join(format!("omni-netns-{}-{transport}", net.pid));
+fn start_fleet(
+    net: Net,
+    transport: &'static str,
+    join: String,
+) -> (Fleet, Vec<KeyFile>, Vec<KeyFile>) {
+    // Per test (tag), not per transport: tests of one process run in parallel.
+    let dir = std::env::temp_dir().join(format!("omni-netns-{}-{}", net.pid, net.tag));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let daemons: Vec<(PathBuf, String)> = (1..=3)
@@ -283,6 +319,7 @@ fn start_fleet(net: Net, transport: &'static str) -> (Fleet, Vec<KeyFile>, Vec<K
         trusted,
         children: Vec::new(),
         transport,
+        join,
     };
     for h in 1..=3 {
         let d = fleet.daemon(h, &daemons[h - 1].0);
@@ -301,7 +338,20 @@ fn three_hosts_over_quic_links() {
         eprintln!("SKIPPED: cannot create network namespaces here (needs root and iproute2)");
         return;
     };
-    let (fleet, _, talkers) = start_fleet(net, "quic");
+    let (fleet, _, talkers) = start_fleet(net, "quic", seeded());
+    cross_host_traffic(&fleet, &talkers);
+}
+
+#[test]
+fn three_hosts_find_each_other_by_multicast_without_seeds() {
+    let Some(net) = Net::create(3, "m") else {
+        eprintln!("SKIPPED: cannot create network namespaces here (needs root and iproute2)");
+        return;
+    };
+    // No seeds: each daemon pings the group until it knows a member. The links offer LZ4
+    // too (the talkers' small frames stay uncompressed; negotiation must not get in the way).
+    let join = "multicast = \"239.255.0.47:7446\"\ncompression = \"lz4\"\n".to_owned();
+    let (fleet, _, talkers) = start_fleet(net, "tcp", join);
     cross_host_traffic(&fleet, &talkers);
 }
 
@@ -311,7 +361,7 @@ fn three_hosts_in_namespaces_survive_a_restart_and_a_partition() {
         eprintln!("SKIPPED: cannot create network namespaces here (needs root and iproute2)");
         return;
     };
-    let (mut fleet, daemons, talkers) = start_fleet(net, "tcp");
+    let (mut fleet, daemons, talkers) = start_fleet(net, "tcp", seeded());
     let topic = |h: usize| format!("/t{h}");
     cross_host_traffic(&fleet, &talkers);
 

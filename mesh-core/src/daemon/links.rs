@@ -138,6 +138,7 @@ pub(super) fn quic_config(link: &LinkConfig) -> QuicConfig {
     QuicConfig {
         max_frame: link.max_frame,
         queue: link.queue,
+        compression: link.compression,
         ..QuicConfig::default()
     }
 }

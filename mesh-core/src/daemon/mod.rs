@@ -16,7 +16,7 @@ mod shm_side;
 
 pub use links::LinkTransport;
 
-use std::net::SocketAddr;
+use std::net::{SocketAddr, SocketAddrV4};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -40,6 +40,8 @@ pub struct DaemonConfig {
     pub advertise: Option<SocketAddr>,
     /// Discovery seeds (other daemons' gossip addresses).
     pub seeds: Vec<SocketAddr>,
+    /// An IPv4 multicast group to find daemons on the local link through (off by default).
+    pub multicast: Option<SocketAddrV4>,
     /// How often the host's channels are scanned.
     pub scan_period: Duration,
     /// Discovery timing.
@@ -58,6 +60,7 @@ impl Default for DaemonConfig {
             listen: ([0, 0, 0, 0], 7448).into(),
             advertise: None,
             seeds: Vec::new(),
+            multicast: None,
             scan_period: Duration::from_millis(250),
             discovery: DiscoveryConfig::default(),
             link: LinkConfig::default(),

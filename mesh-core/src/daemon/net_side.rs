@@ -18,7 +18,7 @@ use tokio::sync::mpsc;
 use super::links::{quic_config, AnyLink, LinkTransport, Listening, PeerSender};
 use super::shm_side::Outbound;
 use super::{DaemonConfig, DaemonError};
-use crate::discovery::udp::UdpDiscovery;
+use crate::discovery::udp::{Multicast, UdpDiscovery};
 use crate::discovery::{Discovery, MemberState};
 use crate::envelope::TopicId;
 use crate::identity::{NodeKey, PublicKey};
@@ -68,6 +68,13 @@ pub(super) fn spawn(side: NetSide) -> Result<Started, DaemonError> {
     let gossip = udp
         .local_addr()
         .map_err(bind_err("discovery", side.config.gossip))?;
+    let multicast = side
+        .config
+        .multicast
+        .map(|group| {
+            Multicast::join(group).map_err(bind_err("discovery multicast", SocketAddr::V4(group)))
+        })
+        .transpose()?;
     let listen = match &links {
         Bound::Tcp(t) => t.local_addr(),
         Bound::Quic(u) => u.local_addr(),
@@ -83,13 +90,25 @@ pub(super) fn spawn(side: NetSide) -> Result<Started, DaemonError> {
             // Link readers hold the doorbell ringer (an iceoryx2 port, not `Send`): they run
             // as local tasks of this thread.
             let local = tokio::task::LocalSet::new();
-            rt.block_on(local.run_until(run(side, udp, links, gossip, listen)))
+            let sockets = Sockets {
+                udp,
+                multicast,
+                links,
+            };
+            rt.block_on(local.run_until(run(side, sockets, gossip, listen)))
         })
         .map_err(|e| DaemonError::Thread(e.to_string()))?;
     Ok((handle, gossip, listen))
 }
 
-/// The link socket, bound before the thread starts.
+/// The sockets, bound before the thread starts (so binding errors reach the caller).
+struct Sockets {
+    udp: std::net::UdpSocket,
+    multicast: Option<Multicast>,
+    links: Bound,
+}
+
+/// The link socket.
 enum Bound {
     Tcp(std::net::TcpListener),
     Quic(std::net::UdpSocket),
@@ -113,8 +132,7 @@ struct Shared {
 
 async fn run(
     mut side: NetSide,
-    udp: std::net::UdpSocket,
-    bound: Bound,
+    sockets: Sockets,
     gossip: SocketAddr,
     listen: SocketAddr,
 ) -> Result<(), DaemonError> {
@@ -136,9 +154,15 @@ async fn run(
     for seed in &side.config.seeds {
         discovery.add_seed(*seed);
     }
-    let discovery = UdpDiscovery::spawn_on(udp, discovery, Arc::clone(&side.policy), epoch)
-        .map_err(bind_err("discovery", gossip))?;
-    let listener = Arc::new(match bound {
+    let discovery = UdpDiscovery::spawn_on_with(
+        sockets.udp,
+        sockets.multicast,
+        discovery,
+        Arc::clone(&side.policy),
+        epoch,
+    )
+    .map_err(bind_err("discovery", gossip))?;
+    let listener = Arc::new(match sockets.links {
         Bound::Tcp(tcp) => Listening::Tcp(LinkListener::from_std(
             tcp,
             Arc::clone(&side.key),

@@ -316,7 +316,9 @@ impl Discovery {
                 .is_some_and(|m| m.announcement == *a)
         });
         let msg = match decoded {
-            Ok(m) if admits(&m.sender) && m.sender != self.me.key => m,
+            // Our own multicast ping, looped back: not an attack, nothing to do.
+            Ok(m) if m.sender == self.me.key => return,
+            Ok(m) if admits(&m.sender) => m,
             Ok(_) | Err(_) => {
                 self.stats.rejected += 1;
                 return;

@@ -2,8 +2,14 @@
 //! datagrams and timer expiries to the state machine and sends what it queues. The state
 //! machine stays behind a mutex so the daemon can read the routing table at any time, and
 //! membership events are forwarded on a channel.
+//!
+//! Optional IPv4 multicast ([`Multicast`]): the group address becomes one more seed, so a
+//! node alone pings the group from its gossip socket, and a second socket joined to the group
+//! (bound with `SO_REUSEADDR`/`SO_REUSEPORT`, so several daemons of one host can share the
+//! port) feeds what arrives to the same state machine. Replies go unicast to the sender's
+//! gossip address. Multicast datagrams stay on the local link (TTL 1).
 
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -39,7 +45,7 @@ impl UdpDiscovery {
         epoch: Instant,
     ) -> std::io::Result<Self> {
         let socket = UdpSocket::bind(addr).await?;
-        Self::spawn_on_socket(socket, discovery, policy, epoch)
+        Self::spawn_on_socket(socket, None, discovery, policy, epoch)
     }
 
     /// Runs `discovery` on an already bound socket (bind first to learn the port, then build
@@ -53,12 +59,35 @@ impl UdpDiscovery {
         policy: Arc<SecurityPolicy>,
         epoch: Instant,
     ) -> std::io::Result<Self> {
+        Self::spawn_on_with(socket, None, discovery, policy, epoch)
+    }
+
+    /// As [`spawn_on`](Self::spawn_on), also finding peers through `multicast`.
+    ///
+    /// # Errors
+    /// The sockets cannot be used by tokio.
+    pub fn spawn_on_with(
+        socket: std::net::UdpSocket,
+        multicast: Option<Multicast>,
+        mut discovery: Discovery,
+        policy: Arc<SecurityPolicy>,
+        epoch: Instant,
+    ) -> std::io::Result<Self> {
         socket.set_nonblocking(true)?;
-        Self::spawn_on_socket(UdpSocket::from_std(socket)?, discovery, policy, epoch)
+        let socket = UdpSocket::from_std(socket)?;
+        let group = match multicast {
+            Some(m) => {
+                discovery.add_seed(SocketAddr::V4(m.group));
+                Some(UdpSocket::from_std(m.socket)?)
+            }
+            None => None,
+        };
+        Self::spawn_on_socket(socket, group, discovery, policy, epoch)
     }
 
     fn spawn_on_socket(
         socket: UdpSocket,
+        group: Option<UdpSocket>,
         discovery: Discovery,
         policy: Arc<SecurityPolicy>,
         epoch: Instant,
@@ -66,7 +95,8 @@ impl UdpDiscovery {
         let local = socket.local_addr()?;
         let state = Arc::new(Mutex::new(discovery));
         let (tx, events) = mpsc::channel(1024);
-        let task = tokio::spawn(run(socket, Arc::clone(&state), policy, epoch, tx));
+        let sockets = Sockets { socket, group };
+        let task = tokio::spawn(run(sockets, Arc::clone(&state), policy, epoch, tx));
         Ok(Self {
             state,
             local,
@@ -102,14 +132,73 @@ fn nanos_since(epoch: Instant) -> u64 {
     u64::try_from(epoch.elapsed().as_nanos()).unwrap_or(u64::MAX)
 }
 
-async fn run(
+/// A socket joined to a discovery multicast group ([`UdpDiscovery::spawn_on_with`]).
+#[derive(Debug)]
+pub struct Multicast {
+    socket: std::net::UdpSocket,
+    group: SocketAddrV4,
+}
+
+impl Multicast {
+    /// Joins `group` (an IPv4 multicast address and port, e.g. `239.255.0.47:7446`) on every
+    /// interface the kernel picks for it.
+    ///
+    /// # Errors
+    /// `group` is not multicast, or the socket cannot be bound or join the group.
+    pub fn join(group: SocketAddrV4) -> std::io::Result<Self> {
+        use socket2::{Domain, Protocol, Socket, Type};
+        if !group.ip().is_multicast() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("{group} is not an IPv4 multicast address (224.0.0.0/4)"),
+            ));
+        }
+        let socket = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))?;
+        socket.set_reuse_address(true)?;
+        socket.set_reuse_port(true)?;
+        socket.bind(&SocketAddr::from((Ipv4Addr::UNSPECIFIED, group.port())).into())?;
+        socket.join_multicast_v4(group.ip(), &Ipv4Addr::UNSPECIFIED)?;
+        socket.set_nonblocking(true)?;
+        Ok(Self {
+            socket: socket.into(),
+            group,
+        })
+    }
+
+    /// The group.
+    #[must_use]
+    pub fn group(&self) -> SocketAddrV4 {
+        self.group
+    }
+}
+
+/// The gossip socket and, with multicast, the group socket.
+struct Sockets {
     socket: UdpSocket,
+    group: Option<UdpSocket>,
+}
+
+/// Receives on the group socket, or never without one.
+async fn recv_group(
+    group: Option<&UdpSocket>,
+    buf: &mut [u8],
+) -> std::io::Result<(usize, SocketAddr)> {
+    match group {
+        Some(g) => g.recv_from(buf).await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn run(
+    sockets: Sockets,
     state: Arc<Mutex<Discovery>>,
     policy: Arc<SecurityPolicy>,
     epoch: Instant,
     events: mpsc::Sender<MemberEvent>,
 ) {
+    let Sockets { socket, group } = sockets;
     let mut buf = vec![0u8; MAX_DATAGRAM];
+    let mut group_buf = vec![0u8; if group.is_some() { MAX_DATAGRAM } else { 0 }];
     loop {
         let wake = {
             let d = state.lock().unwrap_or_else(PoisonError::into_inner);
@@ -123,6 +212,13 @@ async fn run(
                     let now = nanos_since(epoch);
                     let mut d = state.lock().unwrap_or_else(PoisonError::into_inner);
                     d.handle_input(now, from, &buf[..n], |k| policy.admits_peer(k));
+                }
+            }
+            received = recv_group(group.as_ref(), &mut group_buf) => {
+                if let Ok((n, from)) = received {
+                    let now = nanos_since(epoch);
+                    let mut d = state.lock().unwrap_or_else(PoisonError::into_inner);
+                    d.handle_input(now, from, &group_buf[..n], |k| policy.admits_peer(k));
                 }
             }
             () = tokio::time::sleep(sleep) => {

@@ -1,10 +1,11 @@
 //! The link handshake, sans-IO: both ends prove who they are before any envelope flows.
 //!
 //! Each side sends `Hello` (magic `OMHS`, version, its Ed25519 public key, a fresh 32-byte
-//! nonce). On the peer's `Hello` a side checks that the key is valid and admitted by its
+//! nonce, a byte of offered features such as link compression). On the peer's `Hello` a side checks that the key is valid and admitted by its
 //! security policy (trusted and not revoked, or any valid key in development mode), then sends
-//! `Proof`: an Ed25519 signature over the transcript (a domain tag, both keys and both nonces
-//! in initiator/responder order, and the signer's role). A side is established when the
+//! `Proof`: an Ed25519 signature over the transcript (a domain tag, both keys, both nonces
+//! and both feature bytes in initiator/responder order, and the signer's role). The link uses
+//! the features both sides offered; since they are signed, nobody in between can strip one. A side is established when the
 //! peer's `Proof` verifies (strict verification). Fresh nonces on both sides make a recorded
 //! handshake useless to replay, and the role byte stops a reflected proof.
 
@@ -14,7 +15,7 @@ use crate::identity::{Did, NodeKey, PublicKey};
 
 const MAGIC: &[u8; 4] = b"OMHS";
 const VERSION: u8 = 1;
-const HELLO_LEN: usize = 4 + 1 + 1 + 32 + 32;
+const HELLO_LEN: usize = 4 + 1 + 1 + 32 + 32 + 1;
 const PROOF_TAG: u8 = 0x50;
 const PROOF_LEN: usize = 1 + 64;
 const DOMAIN: &[u8] = b"omni-mesh link handshake v1";
@@ -75,6 +76,8 @@ pub struct Output {
     pub send: Option<Vec<u8>>,
     /// Set once the peer is authenticated.
     pub established: Option<PublicKey>,
+    /// The features both sides offered (valid once established).
+    pub negotiated: u8,
 }
 
 /// One side's handshake state.
@@ -83,24 +86,40 @@ pub struct Handshake<'k> {
     role: Role,
     key: &'k NodeKey,
     nonce: [u8; 32],
-    peer: Option<(PublicKey, [u8; 32])>,
+    features: u8,
+    peer: Option<(PublicKey, [u8; 32], u8)>,
     done: bool,
 }
 
 impl<'k> Handshake<'k> {
-    /// Starts a handshake as `role` with a fresh `nonce`; returns the `Hello` frame to send.
+    /// Starts a handshake as `role` with a fresh `nonce`, offering no features; returns the
+    /// `Hello` frame to send.
     #[must_use]
     pub fn start(role: Role, key: &'k NodeKey, nonce: [u8; 32]) -> (Self, Vec<u8>) {
+        Self::start_offering(role, key, nonce, 0)
+    }
+
+    /// As [`start`](Self::start), offering `features` (bits such as
+    /// [`FEATURE_LZ4`](super::compress::FEATURE_LZ4)).
+    #[must_use]
+    pub fn start_offering(
+        role: Role,
+        key: &'k NodeKey,
+        nonce: [u8; 32],
+        features: u8,
+    ) -> (Self, Vec<u8>) {
         let mut hello = Vec::with_capacity(HELLO_LEN);
         hello.extend_from_slice(MAGIC);
         hello.push(VERSION);
         hello.push(role.byte());
         hello.extend_from_slice(key.public().as_bytes());
         hello.extend_from_slice(&nonce);
+        hello.push(features);
         let state = Self {
             role,
             key,
             nonce,
+            features,
             peer: None,
             done: false,
         };
@@ -121,12 +140,13 @@ impl<'k> Handshake<'k> {
         }
         match self.peer {
             None => self.on_hello(frame, admits),
-            Some((peer, _)) => {
+            Some((peer, _, features)) => {
                 self.check_proof(frame, &peer)?;
                 self.done = true;
                 Ok(Output {
                     send: None,
                     established: Some(peer),
+                    negotiated: self.features & features,
                 })
             }
         }
@@ -158,13 +178,14 @@ impl<'k> Handshake<'k> {
         }
         let mut nonce = [0u8; 32];
         nonce.copy_from_slice(&frame[38..70]);
-        self.peer = Some((peer, nonce));
+        self.peer = Some((peer, nonce, frame[70]));
         let mut proof = Vec::with_capacity(PROOF_LEN);
         proof.push(PROOF_TAG);
         proof.extend_from_slice(&self.key.sign(&self.transcript(self.role)));
         Ok(Output {
             send: Some(proof),
             established: None,
+            negotiated: 0,
         })
     }
 
@@ -182,22 +203,24 @@ impl<'k> Handshake<'k> {
         .map_err(|_| HandshakeError::BadProof)
     }
 
-    /// What `signer` signs: the domain, both keys and nonces (initiator first), the role.
+    /// What `signer` signs: the domain, both keys, nonces and feature bytes (initiator
+    /// first), the role.
     fn transcript(&self, signer: Role) -> Vec<u8> {
-        let me = (self.key.public().to_bytes(), self.nonce);
+        let me = (self.key.public().to_bytes(), self.nonce, self.features);
         let peer = self
             .peer
-            .map_or(([0; 32], [0; 32]), |(k, n)| (k.to_bytes(), n));
+            .map_or(([0; 32], [0; 32], 0), |(k, n, f)| (k.to_bytes(), n, f));
         let (initiator, responder) = match self.role {
             Role::Initiator => (me, peer),
             Role::Responder => (peer, me),
         };
-        let mut t = Vec::with_capacity(DOMAIN.len() + 129);
+        let mut t = Vec::with_capacity(DOMAIN.len() + 131);
         t.extend_from_slice(DOMAIN);
-        t.extend_from_slice(&initiator.0);
-        t.extend_from_slice(&initiator.1);
-        t.extend_from_slice(&responder.0);
-        t.extend_from_slice(&responder.1);
+        for (key, nonce, features) in [initiator, responder] {
+            t.extend_from_slice(&key);
+            t.extend_from_slice(&nonce);
+            t.push(features);
+        }
         t.push(signer.byte());
         t
     }
@@ -246,6 +269,30 @@ mod tests {
         let (at_a, at_b) = run(&a, &b, true);
         assert_eq!(at_a.unwrap(), b.public());
         assert_eq!(at_b.unwrap(), a.public());
+    }
+
+    #[test]
+    fn features_both_sides_offer_are_negotiated_and_cannot_be_stripped() {
+        let (a, b) = (NodeKey::from_seed(&[1; 32]), NodeKey::from_seed(&[2; 32]));
+        let (mut init, hello_a) = Handshake::start_offering(Role::Initiator, &a, [1; 32], 0b11);
+        let (mut resp, hello_b) = Handshake::start_offering(Role::Responder, &b, [2; 32], 0b01);
+        let proof_b = resp.on_frame(&hello_a, |_| true).unwrap().send.unwrap();
+        let proof_a = init.on_frame(&hello_b, |_| true).unwrap().send.unwrap();
+        let at_a = init.on_frame(&proof_b, |_| true).unwrap();
+        let at_b = resp.on_frame(&proof_a, |_| true).unwrap();
+        assert_eq!((at_a.negotiated, at_b.negotiated), (0b01, 0b01));
+        // Someone in between clears A's feature bits: B signs another transcript than A
+        // and A's proof fails at B.
+        let mut stripped = hello_a.clone();
+        *stripped.last_mut().unwrap() = 0;
+        let mut init = Handshake::start_offering(Role::Initiator, &a, [1; 32], 0b11).0;
+        let mut resp = Handshake::start_offering(Role::Responder, &b, [2; 32], 0b01).0;
+        resp.on_frame(&stripped, |_| true).unwrap();
+        let proof_a = init.on_frame(&hello_b, |_| true).unwrap().send.unwrap();
+        assert_eq!(
+            resp.on_frame(&proof_a, |_| true),
+            Err(HandshakeError::BadProof)
+        );
     }
 
     #[test]

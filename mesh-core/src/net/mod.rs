@@ -1,7 +1,9 @@
-//! Links between hosts: byte-stream framing and the mutual identity handshake (both sans-IO),
+//! Links between hosts: byte-stream framing, the mutual identity handshake and negotiated
+//! compression (all sans-IO),
 //! and the TCP link runtime (tokio) that drives them. A link carries envelopes and delivery
 //! control frames between two authenticated nodes (usually two hosts' daemons).
 
+pub mod compress;
 pub mod frame;
 pub mod handshake;
 #[cfg(feature = "quic")]

@@ -25,6 +25,7 @@ use rustls::{DigitallySignedStruct, DistinguishedName, SignatureScheme};
 use tokio::io::AsyncReadExt;
 use tokio::sync::{mpsc, Mutex};
 
+use super::compress::{Codec, CompressionConfig, Compressor, FEATURE_LZ4};
 use super::frame::{prefix, FrameDecoder};
 use crate::identity::{Did, NodeKey, PublicKey};
 use crate::security::SecurityPolicy;
@@ -36,6 +37,9 @@ const ED25519_SPKI_PREFIX: [u8; 12] = [
 
 /// ALPN of OMNI-MESH links.
 const ALPN: &[u8] = b"omni-mesh/1";
+/// ALPN of OMNI-MESH links with LZ4 compression, offered first when compression is on: the
+/// TLS handshake (authenticated) picks it only if both ends offer it.
+const ALPN_LZ4: &[u8] = b"omni-mesh/1+lz4";
 
 /// A QUIC endpoint or link failed.
 #[derive(Debug, thiserror::Error)]
@@ -93,6 +97,8 @@ pub struct QuicConfig {
     pub queue: usize,
     /// A link without traffic for this long is closed (keep-alives are sent at a third).
     pub idle_timeout: Duration,
+    /// Compression offered to the peer (off by default).
+    pub compression: CompressionConfig,
 }
 
 impl Default for QuicConfig {
@@ -101,6 +107,7 @@ impl Default for QuicConfig {
             max_frame: 16 << 20,
             queue: 1024,
             idle_timeout: Duration::from_secs(10),
+            compression: CompressionConfig::default(),
         }
     }
 }
@@ -287,7 +294,11 @@ impl QuicEndpoint {
             .with_client_cert_verifier(verifier.clone())
             .with_single_cert(certs.clone(), private.clone_key())
             .map_err(cfg)?;
-        server.alpn_protocols = vec![ALPN.to_vec()];
+        let alpn = match config.compression.codec {
+            Codec::Lz4 => vec![ALPN_LZ4.to_vec(), ALPN.to_vec()],
+            Codec::Off => vec![ALPN.to_vec()],
+        };
+        server.alpn_protocols = alpn.clone();
         let mut client = rustls::ClientConfig::builder_with_provider(provider)
             .with_protocol_versions(&[&rustls::version::TLS13])
             .map_err(cfg)?
@@ -295,7 +306,7 @@ impl QuicEndpoint {
             .with_custom_certificate_verifier(verifier)
             .with_client_auth_cert(certs, private)
             .map_err(cfg)?;
-        client.alpn_protocols = vec![ALPN.to_vec()];
+        client.alpn_protocols = alpn;
         let quic = |e: &dyn std::fmt::Display| QuicError::Config(e.to_string());
         let mut transport = quinn::TransportConfig::default();
         transport
@@ -385,6 +396,7 @@ pub struct QuicLink {
     conn: quinn::Connection,
     peer: PublicKey,
     max_frame: usize,
+    compressor: Compressor,
     streams: Mutex<HashMap<[u8; 16], quinn::SendStream>>,
     rx: Mutex<mpsc::Receiver<Bytes>>,
     acceptor: tokio::task::JoinHandle<()>,
@@ -406,12 +418,24 @@ impl QuicLink {
                 addr: conn.remote_address(),
                 reason: "the peer presented no node identity".into(),
             })?;
+        let lz4 = conn
+            .handshake_data()
+            .and_then(|any| any.downcast::<quinn::crypto::rustls::HandshakeData>().ok())
+            .is_some_and(|data| data.protocol.as_deref() == Some(ALPN_LZ4));
+        let compressor = config
+            .compression
+            .negotiate(if lz4 { FEATURE_LZ4 } else { 0 });
         let (tx, rx) = mpsc::channel(config.queue.max(1));
-        let acceptor = tokio::spawn(accept_streams(conn.clone(), tx, config.max_frame));
+        let reading = Reading {
+            compressor,
+            max_frame: config.max_frame,
+        };
+        let acceptor = tokio::spawn(accept_streams(conn.clone(), tx, reading));
         Ok(Self {
             conn,
             peer,
             max_frame: config.max_frame,
+            compressor,
             streams: Mutex::new(HashMap::new()),
             rx: Mutex::new(rx),
             acceptor,
@@ -430,14 +454,22 @@ impl QuicLink {
         self.conn.remote_address()
     }
 
+    /// True if both ends offered compression, so large frames are compressed.
+    #[must_use]
+    pub fn compressed(&self) -> bool {
+        self.compressor.is_on()
+    }
+
     /// Sends `frame` reliably, in order with the other frames of its topic (an envelope's
     /// topic id picks the stream; control frames share one stream). Waits under flow control.
     ///
     /// # Errors
     /// Empty or oversized frames, or a closed link.
     pub async fn send(&self, frame: Bytes) -> Result<(), QuicError> {
-        let head = prefix(frame.len(), self.max_frame)?;
+        prefix(frame.len(), self.max_frame)?;
         let stream_key = topic_of(&frame);
+        let frame = self.compressor.compress(frame);
+        let head = prefix(frame.len(), usize::MAX)?;
         let mut streams = self.streams.lock().await;
         let stream = match streams.entry(stream_key) {
             std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
@@ -505,7 +537,14 @@ fn topic_of(frame: &[u8]) -> [u8; 16] {
     key
 }
 
-async fn accept_streams(conn: quinn::Connection, tx: mpsc::Sender<Bytes>, max_frame: usize) {
+/// How received stream frames are read: their limit and the link's decompression.
+#[derive(Debug, Clone, Copy)]
+struct Reading {
+    compressor: Compressor,
+    max_frame: usize,
+}
+
+async fn accept_streams(conn: quinn::Connection, tx: mpsc::Sender<Bytes>, reading: Reading) {
     let datagrams = {
         let (conn, tx) = (conn.clone(), tx.clone());
         tokio::spawn(async move {
@@ -518,7 +557,7 @@ async fn accept_streams(conn: quinn::Connection, tx: mpsc::Sender<Bytes>, max_fr
     };
     let mut readers = Vec::new();
     while let Ok(stream) = conn.accept_uni().await {
-        readers.push(tokio::spawn(read_stream(stream, tx.clone(), max_frame)));
+        readers.push(tokio::spawn(read_stream(stream, tx.clone(), reading)));
     }
     datagrams.abort();
     for r in readers {
@@ -526,11 +565,19 @@ async fn accept_streams(conn: quinn::Connection, tx: mpsc::Sender<Bytes>, max_fr
     }
 }
 
-async fn read_stream(mut stream: quinn::RecvStream, tx: mpsc::Sender<Bytes>, max_frame: usize) {
-    let mut decoder = FrameDecoder::new(max_frame);
+async fn read_stream(mut stream: quinn::RecvStream, tx: mpsc::Sender<Bytes>, reading: Reading) {
+    let mut decoder = FrameDecoder::new(reading.max_frame);
     loop {
         match decoder.next_frame() {
             Ok(Some(frame)) => {
+                let frame = match reading.compressor.decompress(frame, reading.max_frame) {
+                    Ok(frame) => frame,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "closing a QUIC stream: bad compressed frame");
+                        let _ = stream.stop(1u32.into());
+                        return;
+                    }
+                };
                 if tx.send(frame).await.is_err() {
                     return;
                 }

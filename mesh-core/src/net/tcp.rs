@@ -2,11 +2,13 @@
 //! that drains a bounded queue and sends frames in batches with vectored writes (one syscall
 //! for many small frames), and a reader that splits the stream into frames (lengths checked
 //! before allocation) into a bounded queue. Both queues are bounded, so a slow peer pushes
-//! back through TCP flow control to the sender's `send().await`. [`Redial`] keeps a link to
+//! back through TCP flow control to the sender's `send().await`. Frames are compressed when
+//! both ends offered it in the handshake ([`super::compress`]). [`Redial`] keeps a link to
 //! an address up, reconnecting with jittered exponential back-off.
 
 use std::io::IoSlice;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -17,6 +19,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use super::compress::{CompressionConfig, Compressor};
 use super::frame::{prefix, FrameDecoder, FrameError, LEN_PREFIX};
 use super::handshake::{fresh_nonce, Handshake, HandshakeError, Role};
 use crate::identity::{NodeKey, PublicKey};
@@ -33,6 +36,8 @@ pub struct LinkConfig {
     pub batch_bytes: usize,
     /// Longest the handshake may take.
     pub handshake_timeout: Duration,
+    /// Compression offered to the peer (off by default).
+    pub compression: CompressionConfig,
 }
 
 impl Default for LinkConfig {
@@ -42,6 +47,7 @@ impl Default for LinkConfig {
             queue: 1024,
             batch_bytes: 256 << 10,
             handshake_timeout: Duration::from_secs(5),
+            compression: CompressionConfig::default(),
         }
     }
 }
@@ -95,6 +101,25 @@ pub struct Link {
     ended: Arc<Mutex<Option<String>>>,
     reader: JoinHandle<()>,
     writer: Option<JoinHandle<()>>,
+    compressor: Compressor,
+    counters: Arc<WireCounters>,
+}
+
+/// Bytes a link has sent: as handed to it, and as written to the socket (after
+/// compression, with length prefixes).
+#[derive(Debug, Default)]
+struct WireCounters {
+    frame_bytes: AtomicU64,
+    wire_bytes: AtomicU64,
+}
+
+/// What a link has sent so far.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LinkStats {
+    /// Bytes of the frames handed to the link.
+    pub frame_bytes_sent: u64,
+    /// Bytes written to the socket (compressed frames and length prefixes).
+    pub wire_bytes_sent: u64,
 }
 
 /// How long a dropped link keeps sending what was queued before it is cut.
@@ -133,6 +158,21 @@ impl Link {
     /// The next frame from the peer; `None` once the link has ended.
     pub async fn recv(&mut self) -> Option<Bytes> {
         self.rx.recv().await
+    }
+
+    /// True if both ends offered compression, so large frames are compressed.
+    #[must_use]
+    pub fn compressed(&self) -> bool {
+        self.compressor.is_on()
+    }
+
+    /// Bytes sent so far.
+    #[must_use]
+    pub fn stats(&self) -> LinkStats {
+        LinkStats {
+            frame_bytes_sent: self.counters.frame_bytes.load(Ordering::Relaxed),
+            wire_bytes_sent: self.counters.wire_bytes.load(Ordering::Relaxed),
+        }
     }
 
     /// Why the link ended (`None` while it is up or after a clean close by the peer).
@@ -319,22 +359,49 @@ async fn establish(
         .map_err(io("set TCP_NODELAY on", addr))?;
     let (mut read, mut write) = stream.into_split();
     let mut decoder = FrameDecoder::new(config.max_frame);
-    let handshake = handshake(&mut read, &mut write, &mut decoder, addr, role, key, policy);
-    let peer = tokio::time::timeout(config.handshake_timeout, handshake)
+    let offered = config.compression.features();
+    let handshake = handshake(
+        &mut read,
+        &mut write,
+        &mut decoder,
+        addr,
+        role,
+        key,
+        policy,
+        offered,
+    );
+    let (peer, negotiated) = tokio::time::timeout(config.handshake_timeout, handshake)
         .await
         .map_err(|_| LinkError::HandshakeTimeout(addr.to_string()))??;
+    let compressor = config.compression.negotiate(negotiated);
+    let counters = Arc::new(WireCounters::default());
     let (out_tx, out_rx) = mpsc::channel(config.queue.max(1));
     let (in_tx, in_rx) = mpsc::channel(config.queue.max(1));
     let ended = Arc::new(Mutex::new(None));
     let writer = tokio::spawn(write_loop(
         write,
         out_rx,
-        config.clone(),
+        Writing {
+            config: config.clone(),
+            compressor,
+            counters: Arc::clone(&counters),
+        },
         addr,
         Arc::clone(&ended),
     ));
-    let reader = tokio::spawn(read_loop(read, decoder, in_tx, addr, Arc::clone(&ended)));
-    tracing::debug!(%addr, peer = %peer, "link established");
+    let reading = Reading {
+        compressor,
+        max_frame: config.max_frame,
+    };
+    let reader = tokio::spawn(read_loop(
+        read,
+        decoder,
+        in_tx,
+        reading,
+        addr,
+        Arc::clone(&ended),
+    ));
+    tracing::debug!(%addr, peer = %peer, compressed = compressor.is_on(), "link established");
     Ok(Link {
         peer,
         remote: addr,
@@ -343,9 +410,12 @@ async fn establish(
         ended,
         reader,
         writer: Some(writer),
+        compressor,
+        counters,
     })
 }
 
+/// Runs the handshake offering `features`; the peer and the features both offered.
 async fn handshake(
     read: &mut OwnedReadHalf,
     write: &mut OwnedWriteHalf,
@@ -354,8 +424,9 @@ async fn handshake(
     role: Role,
     key: &NodeKey,
     policy: &SecurityPolicy,
-) -> Result<PublicKey, LinkError> {
-    let (mut state, hello) = Handshake::start(role, key, fresh_nonce());
+    features: u8,
+) -> Result<(PublicKey, u8), LinkError> {
+    let (mut state, hello) = Handshake::start_offering(role, key, fresh_nonce(), features);
     write_frame(write, &hello, addr).await?;
     loop {
         let Some(frame) = decoder.next_frame()? else {
@@ -373,7 +444,7 @@ async fn handshake(
             write_frame(write, &reply, addr).await?;
         }
         if let Some(peer) = out.established {
-            return Ok(peer);
+            return Ok((peer, out.negotiated));
         }
     }
 }
@@ -415,30 +486,49 @@ fn record(ended: &Mutex<Option<String>>, reason: String) {
 /// Most frames gathered into one vectored write (Linux allows 1024 slices per call).
 const BATCH_FRAMES: usize = 256;
 
+/// What the writer task needs besides its socket and queue.
+struct Writing {
+    config: LinkConfig,
+    compressor: Compressor,
+    counters: Arc<WireCounters>,
+}
+
+/// What the reader task needs besides its socket and queue.
+struct Reading {
+    compressor: Compressor,
+    max_frame: usize,
+}
+
 async fn write_loop(
     mut write: OwnedWriteHalf,
     mut queue: mpsc::Receiver<Bytes>,
-    config: LinkConfig,
+    writing: Writing,
     addr: SocketAddr,
     ended: Arc<Mutex<Option<String>>>,
 ) {
+    let Writing {
+        config,
+        compressor,
+        counters,
+    } = writing;
     let mut batch: Vec<Bytes> = Vec::with_capacity(BATCH_FRAMES);
     let mut heads: Vec<[u8; LEN_PREFIX]> = Vec::with_capacity(BATCH_FRAMES);
     while let Some(first) = queue.recv().await {
         batch.clear();
         heads.clear();
         let mut bytes = first.len();
-        batch.push(first);
+        batch.push(compressor.compress(first));
         // Gather what else is already queued: one syscall for many small frames.
         while batch.len() < BATCH_FRAMES && bytes < config.batch_bytes {
             match queue.try_recv() {
                 Ok(frame) => {
                     bytes += frame.len();
-                    batch.push(frame);
+                    batch.push(compressor.compress(frame));
                 }
                 Err(_) => break,
             }
         }
+        let wire: usize = batch.iter().map(|f| f.len() + LEN_PREFIX).sum();
         for frame in &batch {
             match prefix(frame.len(), config.max_frame) {
                 Ok(head) => heads.push(head),
@@ -457,6 +547,12 @@ async fn write_loop(
             record(&ended, format!("write to {addr}: {e}"));
             return;
         }
+        counters
+            .frame_bytes
+            .fetch_add(bytes as u64, Ordering::Relaxed);
+        counters
+            .wire_bytes
+            .fetch_add(wire as u64, Ordering::Relaxed);
     }
     // Every sender is gone: close our half cleanly.
     let _ = write.shutdown().await;
@@ -466,12 +562,21 @@ async fn read_loop(
     mut read: OwnedReadHalf,
     mut decoder: FrameDecoder,
     queue: mpsc::Sender<Bytes>,
+    reading: Reading,
     addr: SocketAddr,
     ended: Arc<Mutex<Option<String>>>,
 ) {
     loop {
         match decoder.next_frame() {
             Ok(Some(frame)) => {
+                let frame = match reading.compressor.decompress(frame, reading.max_frame) {
+                    Ok(frame) => frame,
+                    Err(e) => {
+                        tracing::warn!(%addr, error = %e, "closing link: bad compressed frame");
+                        record(&ended, format!("{addr} sent a bad compressed frame: {e}"));
+                        return;
+                    }
+                };
                 if queue.send(frame).await.is_err() {
                     return; // the link was dropped
                 }
