@@ -5,7 +5,10 @@
 //! - `envelope/build` (header encode + payload copy + BLAKE3), `envelope/sign` (build + sign),
 //!   `envelope/parse` (header checks), `envelope/verify` (parse + digest + strict verify);
 //! - `batch64/`: 64 single-signed envelopes through `Verifier::verify_many` vs raw
-//!   `ed25519_dalek::verify_batch` of 64, and through a batch signature with the root cache.
+//!   `ed25519_dalek::verify_batch` of 64, and through a batch signature with the root cache;
+//! - `local_admit/`: what a local subscriber pays per envelope from another host: the full
+//!   receive path (`Receiver::admit`: checks, digest, signature) vs the same path on the host
+//!   daemon's attestation (`Receiver::admit_attested`: checks, digest, keyed BLAKE3 tag).
 //!
 //! Run: `cargo bench -p mesh-benches --bench envelope`; `scripts/bench-table` prints ratios.
 
@@ -15,9 +18,12 @@
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use ed25519_dalek::{Signer as _, SigningKey};
 use mesh_benches::envelopes::unsigned;
-use mesh_core::envelope::{sign_batch, Envelope, Limits, Verifier};
+use mesh_core::envelope::{sign_batch, Envelope, Limits, Verifier, HEADER_LEN};
 use mesh_core::identity::NodeKey;
-use mesh_core::security::TrustStore;
+use mesh_core::security::attest::HostKey;
+use mesh_core::security::{
+    PeerId, Route, SecurityConfig, SecurityMode, SecurityPolicy, TrustStore,
+};
 
 const SIZES: [(usize, &str); 3] = [(64, "64B"), (4096, "4KiB"), (1 << 20, "1MiB")];
 
@@ -126,5 +132,49 @@ fn batches(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, single, batches);
+fn local_admit(c: &mut Criterion) {
+    let key = NodeKey::from_seed(&[9u8; 32]);
+    let mut trust = TrustStore::new();
+    trust.add_publisher(key.public());
+    let config = SecurityConfig {
+        mode: SecurityMode::Lightweight,
+        // Unbounded here: the bench measures the work, not the budget.
+        verify_budget_per_sec: u32::MAX,
+        verify_burst: u32::MAX,
+        ..SecurityConfig::default()
+    };
+    let policy = SecurityPolicy::new(config, trust);
+    let route = Route::new("/fleet/amr_1/odom", [0x42; 32]);
+    let host = HostKey::generate();
+    let now = 1_764_000_000_000_000_000;
+    let mut g = c.benchmark_group("local_admit");
+    for (len, label) in SIZES {
+        let wire = unsigned(1, &vec![0xa5u8; len]).sign(&key).into_inner();
+        let tag = host.tag(&wire[..HEADER_LEN]);
+        let mut rx = policy.receiver();
+        g.throughput(Throughput::Elements(1));
+        g.bench_function(BenchmarkId::new("signature", label), |b| {
+            b.iter(|| {
+                rx.admit(&policy, PeerId(0), black_box(wire.as_slice()), &route, now)
+                    .is_ok()
+            });
+        });
+        g.bench_function(BenchmarkId::new("host_attestation", label), |b| {
+            b.iter(|| {
+                rx.admit_attested(
+                    &policy,
+                    black_box(wire.as_slice()),
+                    &tag,
+                    Some(&host),
+                    &route,
+                    now,
+                )
+                .is_ok()
+            });
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, single, batches, local_admit);
 criterion_main!(benches);

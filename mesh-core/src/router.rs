@@ -141,8 +141,14 @@ impl Router {
     }
 
     /// A frame seen on a local channel: the peers it must be sent to. Echoes of frames this
-    /// router delivered from the network go nowhere.
+    /// router delivered from the network (attested, or from a publisher it delivered for) go
+    /// nowhere.
     pub fn on_local_frame(&mut self, frame: &[u8]) -> Vec<[u8; 32]> {
+        // Attested frames are the daemon's own deliveries from the network.
+        if crate::security::attest::split(frame).is_some() {
+            self.stats.echoes += 1;
+            return Vec::new();
+        }
         let Ok(env) = Envelope::parse(frame, &Limits::default()) else {
             return Vec::new();
         };

@@ -180,7 +180,10 @@ fn cross_hosts(transport: LinkTransport, tag: &str) {
                     }
                 }
             }
-            (seqs, sub.lost())
+            // Verified once for the host: the daemon checked the signatures, this
+            // subscriber checked the daemon's tags.
+            let attested = node.policy().counters().host_attested();
+            (seqs, sub.lost(), attested)
         })
     };
     ready_rx.recv().unwrap();
@@ -207,7 +210,7 @@ fn cross_hosts(transport: LinkTransport, tag: &str) {
         .unwrap();
         std::thread::sleep(Duration::from_micros(500));
     }
-    let (seqs, lost) = reader.join().unwrap();
+    let (seqs, lost, attested) = reader.join().unwrap();
     assert_eq!(
         seqs,
         (first..first + 200).collect::<Vec<_>>(),
@@ -217,6 +220,16 @@ fn cross_hosts(transport: LinkTransport, tag: &str) {
         odom.stalled_drops()
     );
     assert_eq!(lost, 0);
+    assert!(
+        attested >= 200,
+        "frames from host A should be accepted on daemon B's attestation: {attested}"
+    );
+    // The host key is for the daemon's user only, and goes with the daemon.
+    let key_file = mesh_core::security::attest::key_path(&host_b);
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(&key_file).unwrap().permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o600);
     // /fleet/debug has no subscriber anywhere: the daemons never even subscribed to it.
     let (a, b) = (daemon_a.stats(), daemon_b.stats());
     eprintln!("daemon A: {a:?}\ndaemon B: {b:?}");
@@ -225,6 +238,7 @@ fn cross_hosts(transport: LinkTransport, tag: &str) {
     drop((odom, cmds, local_only, cmd_out, robot_node, base_node));
     daemon_b.stop().unwrap();
     daemon_a.stop().unwrap();
+    assert!(!key_file.exists(), "a stopped daemon leaves no host key");
     common::remove_shm_prefix(&host_a);
     common::remove_shm_prefix(&host_b);
 }

@@ -4,8 +4,9 @@
 
 mod common;
 
-use mesh_core::envelope::{Envelope, Unsigned};
+use mesh_core::envelope::{Envelope, Unsigned, VerifyError, HEADER_LEN};
 use mesh_core::identity::NodeKey;
+use mesh_core::security::attest::HostKey;
 use mesh_core::security::{
     Access, AclError, Grant, GrantError, PeerId, Reject, RejectReason, RevocationList, Route,
     SecurityConfig, SecurityMode, SecurityPolicy, TopicPattern, TrustStore,
@@ -368,4 +369,55 @@ fn admit_many_verifies_together_and_applies_every_check() {
         1,
         "14 good signatures, one batch equation"
     );
+}
+
+#[test]
+fn a_host_attestation_replaces_only_the_signature_check() {
+    let known = NodeKey::generate();
+    let stranger = NodeKey::generate();
+    let mut trust = TrustStore::new();
+    trust.add_publisher(known.public());
+    let p = policy(SecurityMode::Lightweight, trust);
+    let mut rx = p.receiver();
+    let host = HostKey::generate();
+    let other_host = HostKey::generate();
+    let signed = msg(1).sign(&known).into_inner();
+    let tag = host.tag(&signed[..HEADER_LEN]);
+    let counters = p.counters();
+
+    // A good tag: accepted without a signature check, counted as attested.
+    let mut bad_sig = signed.clone();
+    let last = bad_sig.len() - 1;
+    bad_sig[last] ^= 1;
+    assert!(rx
+        .admit_attested(&p, bad_sig.clone(), &tag, Some(&host), &route(), NOW)
+        .is_ok());
+    assert_eq!(counters.host_attested(), 1);
+    // Another host's key, or none: the signature is checked, and this one fails.
+    for key in [Some(&other_host), None] {
+        assert!(matches!(
+            rx.admit_attested(&p, bad_sig.clone(), &tag, key, &route(), NOW),
+            Err(Reject::Verify(_))
+        ));
+    }
+    // A wrong tag on a good envelope: verified as usual, accepted, not counted as attested.
+    assert!(rx
+        .admit_attested(&p, signed.clone(), &[0; 32], Some(&host), &route(), NOW)
+        .is_ok());
+    assert_eq!(counters.host_attested(), 1);
+    // A good tag cannot carry a changed payload (the digest is still checked) ...
+    let mut changed = signed.clone();
+    changed[HEADER_LEN] ^= 1;
+    assert!(matches!(
+        rx.admit_attested(&p, changed, &tag, Some(&host), &route(), NOW),
+        Err(Reject::Verify(VerifyError::PayloadDigestMismatch))
+    ));
+    // ... nor get past the other checks: an unknown publisher stays refused.
+    let foreign = msg(2).sign(&stranger).into_inner();
+    let foreign_tag = host.tag(&foreign[..HEADER_LEN]);
+    assert!(matches!(
+        rx.admit_attested(&p, foreign, &foreign_tag, Some(&host), &route(), NOW),
+        Err(Reject::UnknownPublisher(_))
+    ));
+    assert_eq!(counters.host_attested(), 1);
 }

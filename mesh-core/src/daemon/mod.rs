@@ -89,6 +89,9 @@ pub enum DaemonError {
     /// A thread could not be started or failed.
     #[error("daemon thread {0}")]
     Thread(String),
+    /// The host attestation key could not be written.
+    #[error(transparent)]
+    HostKey(#[from] crate::security::attest::HostKeyError),
     /// The links failed.
     #[error(transparent)]
     Link(#[from] crate::net::tcp::LinkError),

@@ -17,6 +17,7 @@ use iceoryx2::prelude::{CallbackProgression, SignalHandlingMode, WaitSetBuilder}
 use super::DaemonError;
 use crate::identity::NodeKey;
 use crate::router::{LocalTopic, Router};
+use crate::security::attest::HostKey;
 use crate::transport::shm::{ShmPublisher, ShmSubscriber, ShmTransport};
 use crate::transport::shm_scan::{LocalChannel, ShmNodeId};
 use crate::transport::{ChannelSpec, FramePublisher, FrameSubscriber, Transport};
@@ -161,11 +162,12 @@ fn run(
         exports: HashMap::new(),
         imports: HashMap::new(),
     };
+    let host_key = HostKeyFile::create(transport)?;
     while !side.stop.load(Ordering::Acquire) {
         if let Ok(channels) = scans.try_recv() {
             apply_scan(side, transport, &mut ports, &channels);
         }
-        let mut busy = publish_inbound(side, &mut ports);
+        let mut busy = publish_inbound(side, &mut ports, &host_key.key);
         busy |= forward_local(side, &mut ports)?;
         if busy {
             continue;
@@ -212,6 +214,32 @@ fn run(
         }
     }
     Ok(())
+}
+
+/// The host's attestation key, written where local subscribers read it, removed again when
+/// the daemon stops (a killed daemon leaves a stale key; the next one replaces it).
+struct HostKeyFile {
+    key: HostKey,
+    path: Option<std::path::PathBuf>,
+}
+
+impl HostKeyFile {
+    fn create(transport: &ShmTransport) -> Result<Self, DaemonError> {
+        let key = HostKey::generate();
+        let path = transport.host_key_path();
+        if let Some(path) = &path {
+            key.save(path)?;
+        }
+        Ok(Self { key, path })
+    }
+}
+
+impl Drop for HostKeyFile {
+    fn drop(&mut self) {
+        if let Some(path) = &self.path {
+            let _ = std::fs::remove_file(path);
+        }
+    }
 }
 
 /// Updates the router's view of local channels and opens or closes the daemon's ports.
@@ -273,8 +301,9 @@ fn apply_scan(
     }
 }
 
-/// Publishes frames from the network on their local channels. True if any was waiting.
-fn publish_inbound(side: &ShmSide, ports: &mut Ports) -> bool {
+/// Publishes frames from the network on their local channels, each behind this host's
+/// attestation (the router verified it). True if any was waiting.
+fn publish_inbound(side: &ShmSide, ports: &mut Ports, host_key: &HostKey) -> bool {
     let mut any = false;
     for _ in 0..1024 {
         match side.inbound.try_recv() {
@@ -282,7 +311,8 @@ fn publish_inbound(side: &ShmSide, ports: &mut Ports) -> bool {
                 any = true;
                 match ports.imports.get_mut(&topic) {
                     Some(publisher) => {
-                        if let Err(e) = publisher.write_frame_from(&frame) {
+                        let prefix = host_key.prefix(&frame);
+                        if let Err(e) = publisher.write_frame_parts(&[&prefix, &frame]) {
                             tracing::warn!(%topic, error = %e, "cannot publish an imported frame");
                         }
                     }

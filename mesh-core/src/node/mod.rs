@@ -5,6 +5,7 @@
 //! sender DID, zero allocations in steady state) and the `talker` / `listener` pair in `nodes/`.
 
 mod executor;
+mod host_key;
 mod metrics;
 pub mod names;
 mod pool;

@@ -16,14 +16,15 @@ use mesh_msg_runtime::rkyv::util::AlignedVec;
 use mesh_msg_runtime::rkyv::{self, Archive, Portable, Serialize};
 use mesh_msg_runtime::{BoundsError, Message};
 
+use super::host_key::HostKeyCache;
 use super::names::NameError;
 use super::Node;
 use crate::delivery::{Durability, History, Qos, Reliability};
-use crate::envelope::Envelope;
+use crate::envelope::{Envelope, HEADER_LEN};
 use crate::envelope::{TopicId, Verified};
 use crate::identity::{Did, PublicKey};
 use crate::replay::{ReplayGuard, SeqVerdict};
-use crate::security::{PeerId, Receiver, Reject, Route, SecurityPolicy};
+use crate::security::{attest, PeerId, Receiver, Reject, Route, SecurityPolicy};
 use crate::transport::{ChannelSpec, FrameSubscriber, Transport};
 
 pub use super::publisher::{ArchiveSink, Publisher};
@@ -220,6 +221,12 @@ impl<T: Transport> Node<T> {
             expired: 0,
             lifespan_ns: qos.lifespan_ns,
             pool: Arc::default(),
+            host_key: HostKeyCache::new(
+                self.policy
+                    .host_attestation()
+                    .then(|| self.transport.host_key_path())
+                    .flatten(),
+            ),
             _m: PhantomData,
         })
     }
@@ -243,6 +250,7 @@ pub struct Subscriber<M, S> {
     expired: u64,
     lifespan_ns: Option<u64>,
     pool: Arc<super::pool::BufferPool>,
+    host_key: HostKeyCache,
     _m: PhantomData<fn() -> M>,
 }
 
@@ -257,8 +265,14 @@ impl<M, S> std::fmt::Debug for Subscriber<M, S> {
 /// Where a sample's bytes live.
 #[derive(Debug)]
 pub enum FrameBuf<F> {
-    /// In the transport's memory (zero-copy subscribers).
-    Shared(F),
+    /// In the transport's memory (zero-copy subscribers); the envelope starts at `start`
+    /// (after a host attestation prefix, if any).
+    Shared {
+        /// The transport's frame.
+        frame: F,
+        /// Where the envelope starts in it.
+        start: usize,
+    },
     /// In a private, aligned copy made before verification (a pooled buffer).
     Private(super::PooledBuf),
 }
@@ -266,7 +280,7 @@ pub enum FrameBuf<F> {
 impl<F: AsRef<[u8]>> AsRef<[u8]> for FrameBuf<F> {
     fn as_ref(&self) -> &[u8] {
         match self {
-            Self::Shared(f) => f.as_ref(),
+            Self::Shared { frame, start } => &frame.as_ref()[*start..],
             Self::Private(v) => v.as_ref(),
         }
     }
@@ -501,17 +515,28 @@ impl<M: MeshMessage, S: FrameSubscriber> Subscriber<M, S> {
     }
 
     fn accept(&mut self, frame: S::Frame, now: u64) -> Accepted<M, S::Frame> {
+        // A frame from another host, verified by this host's daemon, carries its tag.
+        let tag = attest::split(frame.as_ref());
+        let start = if tag.is_some() { attest::PREFIX_LEN } else { 0 };
         let buf = if self.zero_copy {
-            FrameBuf::Shared(frame)
+            FrameBuf::Shared { frame, start }
         } else {
             // Verify and read a private copy: nobody can change it after the check. The
             // frame's shared memory is released right away; the copy's buffer is reused.
-            FrameBuf::Private(self.pool.copy_of(frame.as_ref()))
+            FrameBuf::Private(self.pool.copy_of(&frame.as_ref()[start..]))
         };
-        let env = match self
-            .receiver
-            .admit(&self.policy, PeerId(0), buf, &self.route, now)
-        {
+        let admitted = match tag {
+            Some(tag) => {
+                let header = &buf.as_ref()[..HEADER_LEN.min(buf.as_ref().len())];
+                let host = self.host_key.key_for(&tag, header);
+                self.receiver
+                    .admit_attested(&self.policy, buf, &tag, host, &self.route, now)
+            }
+            None => self
+                .receiver
+                .admit(&self.policy, PeerId(0), buf, &self.route, now),
+        };
+        let env = match admitted {
             Ok(env) => env,
             Err(e) => return Accepted::Rejected(e),
         };

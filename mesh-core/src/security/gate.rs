@@ -6,12 +6,13 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use super::attest::{accept_attested, HostKey};
 use super::grant::Access;
 use super::mode::{SecurityConfig, SecurityMode};
 use super::trust::{AclError, AnyValidKey, TrustStore};
 use crate::envelope::{
     DevUnsigned, Envelope, Limits, ParseError, TopicId, Unsigned, Unverified, Verified, Verifier,
-    VerifyError, FLAG_UNSIGNED,
+    VerifyError, FLAG_UNSIGNED, HEADER_LEN,
 };
 use crate::identity::PublicKey;
 
@@ -149,6 +150,7 @@ fn short_hex(key: &[u8; 32]) -> String {
 pub struct RejectCounters {
     counts: [AtomicU64; RejectReason::ALL.len()],
     dev_unsigned_accepted: AtomicU64,
+    host_attested: AtomicU64,
 }
 
 impl RejectCounters {
@@ -162,6 +164,17 @@ impl RejectCounters {
     #[must_use]
     pub fn dev_unsigned_accepted(&self) -> u64 {
         self.dev_unsigned_accepted.load(Ordering::Relaxed)
+    }
+
+    /// Envelopes accepted on the host daemon's attestation, without a signature check here
+    /// ([`super::attest`]).
+    #[must_use]
+    pub fn host_attested(&self) -> u64 {
+        self.host_attested.load(Ordering::Relaxed)
+    }
+
+    pub(super) fn count_attested(&self) {
+        self.host_attested.fetch_add(1, Ordering::Relaxed);
     }
 
     /// `(label, count)` for every reason.
@@ -234,6 +247,12 @@ impl SecurityPolicy {
             trust,
             counters: Arc::default(),
         }
+    }
+
+    /// True if local subscribers may accept the host daemon's attestation.
+    #[must_use]
+    pub fn host_attestation(&self) -> bool {
+        self.config.host_attestation
     }
 
     /// The mode.
@@ -366,7 +385,29 @@ impl Receiver {
         route: &Route,
         now_ns: u64,
     ) -> Result<Envelope<Verified, B>, Reject> {
-        let result = self.admit_inner(policy, peer, bytes, route, now_ns);
+        let result = self.admit_inner(policy, peer, bytes, None, route, now_ns);
+        if let Err(e) = &result {
+            policy.counters.count(e.reason());
+        }
+        result
+    }
+
+    /// As [`admit`](Self::admit), for the envelope of an attested frame (its bytes after the
+    /// [`PREFIX_LEN`](super::attest::PREFIX_LEN)-byte prefix) with the prefix's `tag`. With
+    /// the `host` key and a tag that verifies, the daemon's signature check stands in for
+    /// this one (the payload digest is still checked); otherwise the envelope is verified
+    /// as usual, so a wrong or stale tag costs a verification, never a wrong admission.
+    pub fn admit_attested<B: AsRef<[u8]>>(
+        &mut self,
+        policy: &SecurityPolicy,
+        bytes: B,
+        tag: &[u8; 32],
+        host: Option<&HostKey>,
+        route: &Route,
+        now_ns: u64,
+    ) -> Result<Envelope<Verified, B>, Reject> {
+        let attestation = host.map(|h| (h, tag));
+        let result = self.admit_inner(policy, PeerId(0), bytes, attestation, route, now_ns);
         if let Err(e) = &result {
             policy.counters.count(e.reason());
         }
@@ -378,12 +419,17 @@ impl Receiver {
         policy: &SecurityPolicy,
         peer: PeerId,
         bytes: B,
+        attestation: Option<(&HostKey, &[u8; 32])>,
         route: &Route,
         now_ns: u64,
     ) -> Result<Envelope<Verified, B>, Reject> {
         let env = Envelope::parse(bytes, &policy.limits())?;
         let publisher = self.cheap_checks(policy, peer, &env, route, now_ns)?;
-        let verified = if env.header().flags() & FLAG_UNSIGNED != 0 {
+        let attested =
+            attestation.is_some_and(|(host, tag)| host.verify(tag, &env.as_bytes()[..HEADER_LEN]));
+        let verified = if attested {
+            accept_attested(policy, env)?
+        } else if env.header().flags() & FLAG_UNSIGNED != 0 {
             accept_unsigned(policy, env, &mut self.valid_keys)?
         } else if policy.mode() == SecurityMode::Development {
             self.verifier.verify(env, &AnyValidKey(&policy.trust))?

@@ -35,6 +35,9 @@ pub struct SecurityConfig {
     pub verify_burst: u32,
     /// Verified batch roots remembered (default 4096).
     pub root_cache_size: usize,
+    /// Accept the host daemon's attestation of a frame from the network instead of checking
+    /// its signature again ([`super::attest`]; default on).
+    pub host_attestation: bool,
 }
 
 impl Default for SecurityConfig {
@@ -45,6 +48,7 @@ impl Default for SecurityConfig {
             verify_budget_per_sec: 200_000,
             verify_burst: 20_000,
             root_cache_size: 4096,
+            host_attestation: true,
         }
     }
 }

@@ -100,6 +100,12 @@ pub trait Transport {
     fn publisher(&self, spec: &ChannelSpec) -> Result<Self::Publisher, Self::Error>;
     /// Opens (or creates) the channel and a subscriber on it.
     fn subscriber(&self, spec: &ChannelSpec) -> Result<Self::Subscriber, Self::Error>;
+
+    /// Where this host's daemon keeps its attestation key
+    /// ([`crate::security::attest`]), for transports that a daemon serves.
+    fn host_key_path(&self) -> Option<std::path::PathBuf> {
+        None
+    }
 }
 
 /// The publishing end of a channel.
@@ -138,8 +144,20 @@ pub trait FramePublisher {
     /// Transport primitive: publishes a complete frame by copying it into transport memory.
     #[doc(hidden)]
     fn write_frame_from(&mut self, frame: &[u8]) -> Result<(), Self::Error> {
-        self.write_frame_with(frame.len(), &mut |writer| {
-            let _ = Writer::<RkyvError>::write(writer, frame);
+        self.write_frame_parts(&[frame])
+    }
+
+    /// Transport primitive: publishes the concatenation of `parts` as one frame, copied
+    /// into transport memory once.
+    #[doc(hidden)]
+    fn write_frame_parts(&mut self, parts: &[&[u8]]) -> Result<(), Self::Error> {
+        let len = parts.iter().map(|p| p.len()).sum();
+        self.write_frame_with(len, &mut |writer| {
+            for part in parts {
+                if Writer::<RkyvError>::write(writer, part).is_err() {
+                    return;
+                }
+            }
         })
     }
 

@@ -380,6 +380,11 @@ impl<S: Flavour> Transport for ShmTransport<S> {
     type Publisher = ShmPublisher<S>;
     type Subscriber = ShmSubscriber<S>;
 
+    fn host_key_path(&self) -> Option<std::path::PathBuf> {
+        let prefix = self.node.config().global.prefix.to_string();
+        Some(crate::security::attest::key_path(&prefix))
+    }
+
     fn publisher(&self, spec: &ChannelSpec) -> Result<ShmPublisher<S>, ShmError> {
         let (pubsub, event) = self.services(spec)?;
         let stalled = Arc::new(AtomicU64::new(0));
