@@ -8,4 +8,6 @@ pub mod frame;
 pub mod handshake;
 #[cfg(feature = "quic")]
 pub mod quic;
+#[cfg(feature = "quic")]
+mod quic_writer;
 pub mod tcp;

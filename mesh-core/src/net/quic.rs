@@ -10,7 +10,6 @@
 //! ([`QuicLink::send_datagram`]): unordered, unreliable, no retransmission, bounded by the
 //! path's datagram size.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,6 +26,7 @@ use tokio::sync::{mpsc, Mutex};
 
 use super::compress::{Codec, CompressionConfig, Compressor, FEATURE_LZ4};
 use super::frame::{prefix, FrameDecoder};
+use super::quic_writer::write_loop;
 use crate::identity::{Did, NodeKey, PublicKey};
 use crate::security::SecurityPolicy;
 
@@ -34,6 +34,10 @@ use crate::security::SecurityPolicy;
 const ED25519_SPKI_PREFIX: [u8; 12] = [
     0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
 ];
+
+/// Largest UDP payload path MTU discovery tries (a 9000-byte jumbo frame less IPv6 and UDP
+/// headers).
+const JUMBO_UDP_PAYLOAD: u16 = 8952;
 
 /// ALPN of OMNI-MESH links.
 const ALPN: &[u8] = b"omni-mesh/1";
@@ -313,6 +317,11 @@ impl QuicEndpoint {
             .max_idle_timeout(Some(config.idle_timeout.try_into().map_err(|e| quic(&e))?))
             .keep_alive_interval(Some(config.idle_timeout / 3))
             .datagram_receive_buffer_size(Some(1 << 20));
+        // Path MTU discovery may grow packets up to jumbo frames where the path allows them
+        // (quinn's default stops at 1452 bytes); it probes, so other paths keep their MTU.
+        let mut mtu = quinn::MtuDiscoveryConfig::default();
+        mtu.upper_bound(JUMBO_UDP_PAYLOAD);
+        transport.mtu_discovery_config(Some(mtu));
         let transport = Arc::new(transport);
         let mut server_config = quinn::ServerConfig::with_crypto(Arc::new(
             QuicServerConfig::try_from(server).map_err(|e| quic(&e))?,
@@ -397,7 +406,8 @@ pub struct QuicLink {
     peer: PublicKey,
     max_frame: usize,
     compressor: Compressor,
-    streams: Mutex<HashMap<[u8; 16], quinn::SendStream>>,
+    out: mpsc::Sender<([u8; 16], Bytes)>,
+    writer: Option<tokio::task::JoinHandle<()>>,
     rx: Mutex<mpsc::Receiver<Bytes>>,
     acceptor: tokio::task::JoinHandle<()>,
 }
@@ -431,12 +441,15 @@ impl QuicLink {
             max_frame: config.max_frame,
         };
         let acceptor = tokio::spawn(accept_streams(conn.clone(), tx, reading));
+        let (out, queue) = mpsc::channel(config.queue.max(1));
+        let writer = tokio::spawn(write_loop(conn.clone(), queue, compressor));
         Ok(Self {
             conn,
             peer,
             max_frame: config.max_frame,
             compressor,
-            streams: Mutex::new(HashMap::new()),
+            out,
+            writer: Some(writer),
             rx: Mutex::new(rx),
             acceptor,
         })
@@ -460,31 +473,19 @@ impl QuicLink {
         self.compressor.is_on()
     }
 
-    /// Sends `frame` reliably, in order with the other frames of its topic (an envelope's
-    /// topic id picks the stream; control frames share one stream). Waits under flow control.
+    /// Queues `frame` to be sent reliably, in order with the other frames of its topic (an
+    /// envelope's topic id picks the stream; control frames share one stream). Waits while
+    /// the link's queue is full (back-pressure from QUIC flow control); the writer task sends
+    /// what is queued in batches.
     ///
     /// # Errors
     /// Empty or oversized frames, or a closed link.
     pub async fn send(&self, frame: Bytes) -> Result<(), QuicError> {
         prefix(frame.len(), self.max_frame)?;
-        let stream_key = topic_of(&frame);
-        let frame = self.compressor.compress(frame);
-        let head = prefix(frame.len(), usize::MAX)?;
-        let mut streams = self.streams.lock().await;
-        let stream = match streams.entry(stream_key) {
-            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-            std::collections::hash_map::Entry::Vacant(e) => e.insert(
-                self.conn
-                    .open_uni()
-                    .await
-                    .map_err(|e| QuicError::Send(e.to_string()))?,
-            ),
-        };
-        let mut chunks = [Bytes::copy_from_slice(&head), frame];
-        stream
-            .write_all_chunks(&mut chunks)
+        self.out
+            .send((topic_of(&frame), frame))
             .await
-            .map_err(|e| QuicError::Send(e.to_string()))
+            .map_err(|_| QuicError::Send("the link is closed".into()))
     }
 
     /// Sends `frame` as one unreliable, unordered QUIC datagram (best-effort topics).
@@ -515,14 +516,14 @@ impl QuicLink {
         self.conn.close_reason().map(|e| e.to_string())
     }
 
-    /// Closes the link (queued stream data is still delivered by QUIC).
-    pub async fn close(self) {
-        let mut streams = self.streams.lock().await;
-        for s in streams.values_mut() {
-            let _ = s.finish();
-        }
-        for s in streams.values_mut() {
-            let _ = tokio::time::timeout(Duration::from_secs(5), s.stopped()).await;
+    /// Closes the link: what is queued is sent and read by the peer (up to a few seconds),
+    /// then the connection is closed.
+    pub async fn close(mut self) {
+        // Replacing the only sender ends the writer once the queue is drained.
+        let (closed, _) = mpsc::channel(1);
+        drop(std::mem::replace(&mut self.out, closed));
+        if let Some(writer) = self.writer.take() {
+            let _ = writer.await;
         }
         self.conn.close(0u32.into(), b"closed");
     }
