@@ -74,7 +74,9 @@ pub(super) async fn write_loop(
                         small: BytesMut::new(),
                         chunks: Vec::new(),
                     });
-                    batch.last_mut().unwrap_or_else(|| unreachable!("just pushed"))
+                    batch
+                        .last_mut()
+                        .unwrap_or_else(|| unreachable!("just pushed"))
                 }
             };
             part.push(frame);
