@@ -26,6 +26,7 @@ pub mod replay;
 pub mod router;
 pub mod sdk;
 pub mod security;
+pub mod store;
 pub mod transport;
 
 #[doc(hidden)]

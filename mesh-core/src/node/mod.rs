@@ -4,6 +4,7 @@
 //! End-to-end examples: `mesh-core/tests/node_pubsub.rs` (typed publish/receive, verified
 //! sender DID, zero allocations in steady state) and the `talker` / `listener` pair in `nodes/`.
 
+mod durable;
 mod executor;
 mod host_key;
 mod metrics;
@@ -16,6 +17,7 @@ mod threaded;
 
 use std::sync::Arc;
 
+pub use durable::{DurableError, DurablePublisher, DurableSubscriber};
 pub use executor::{Executor, SpinError};
 pub use metrics::{DropLabels, DropReason, NodeMetrics, TopicLabels};
 pub use pool::PooledBuf;
@@ -45,6 +47,8 @@ pub struct Node<T> {
     metrics: Arc<NodeMetrics>,
     /// Service clients created so far (each gets its own epoch).
     clients: std::sync::atomic::AtomicU64,
+    /// Persistent state (durable topics, epochs), if the node has a store.
+    store: Option<Arc<crate::store::Store>>,
 }
 
 /// Builds a [`Node`].
@@ -60,6 +64,7 @@ pub struct NodeBuilder<T> {
     trust: TrustStore,
     lossless: bool,
     stall_deadline: std::time::Duration,
+    store: Option<Arc<crate::store::Store>>,
 }
 
 impl<T: Transport> Node<T> {
@@ -75,6 +80,7 @@ impl<T: Transport> Node<T> {
             trust: TrustStore::new(),
             lossless: false,
             stall_deadline: std::time::Duration::from_secs(1),
+            store: None,
         }
     }
 
@@ -169,6 +175,14 @@ impl<T: Transport> NodeBuilder<T> {
         self
     }
 
+    /// Persistent state: the node takes its epoch from `store` (so it never repeats across
+    /// restarts, whatever the clock does) and keeps durable topics there
+    /// ([`Node::durable_publisher`], [`Node::durable_subscriber`]).
+    pub fn store(mut self, store: Arc<crate::store::Store>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
     /// Lossless channels: the longest one publish waits for a full subscriber queue
     /// (default 1 s).
     pub fn stall_deadline(mut self, deadline: std::time::Duration) -> Self {
@@ -181,11 +195,14 @@ impl<T: Transport> NodeBuilder<T> {
         names::validate_node_name(&self.name)?;
         let namespace = names::normalize_namespace(&self.namespace)?;
         let key = self.key.unwrap_or_else(NodeKey::generate);
-        let epoch = self.epoch.unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(1, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
-        });
+        let clock = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(1, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
+        let epoch = match (&self.store, self.epoch) {
+            (_, Some(epoch)) => epoch,
+            (Some(store), None) => store.next_epoch(clock)?,
+            (None, None) => clock,
+        };
         let mut trust = self.trust;
         if self.security.mode != SecurityMode::Development {
             // A node always trusts its own publishers.
@@ -202,6 +219,7 @@ impl<T: Transport> NodeBuilder<T> {
             stall_deadline: self.stall_deadline,
             metrics: Arc::default(),
             clients: std::sync::atomic::AtomicU64::new(0),
+            store: self.store,
         })
     }
 }

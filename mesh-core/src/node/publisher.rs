@@ -12,7 +12,7 @@ use mesh_msg_runtime::rkyv::ser::{Positional, Writer};
 use mesh_msg_runtime::rkyv::{self, seal::Seal};
 
 use super::pubsub::{MeshMessage, PublishError};
-use crate::envelope::{seal_unsigned_in_place, sign_in_place, EnvelopeFields, TopicId};
+use crate::envelope::{seal_unsigned_in_place, sign_in_place, BuildError, EnvelopeFields, TopicId};
 use crate::envelope::{HEADER_LEN, SIGNATURE_LEN};
 use crate::identity::NodeKey;
 use crate::transport::{write_zeros, FramePublisher, FrameWriter};
@@ -174,74 +174,28 @@ impl<M: MeshMessage, P: FramePublisher> Publisher<M, P> {
     fn write(
         &mut self,
         msg: &M,
-        mut edit: Option<impl FnOnce(Seal<'_, M::Zc>)>,
+        edit: Option<impl FnOnce(Seal<'_, M::Zc>)>,
     ) -> Result<(), PublishError> {
         msg.validate()?;
-        let counted = rkyv::api::high::to_bytes_in_with_alloc::<_, _, RkyvError>(
-            msg,
-            ArchiveSink::Count(HEADER_LEN),
-            self.arena.acquire(),
-        )
-        .map_err(PublishError::Serialize)?;
-        let archive_len = counted.pos() - HEADER_LEN;
-        let trailer = if self.unsigned.is_some() {
-            0
-        } else {
-            SIGNATURE_LEN
+        let sealer = Sealer {
+            key: &self.key,
+            unsigned: self.unsigned.is_some(),
+            arena: &mut self.arena,
+            fields: EnvelopeFields {
+                topic: self.topic,
+                type_hash: M::TYPE_HASH.value,
+                epoch: self.epoch,
+                sequence: self.next,
+                timestamp_ns: now_ns(),
+            },
         };
-        let frame_len = HEADER_LEN + archive_len + trailer;
-        let fields = EnvelopeFields {
-            topic: self.topic,
-            type_hash: M::TYPE_HASH.value,
-            epoch: self.epoch,
-            sequence: self.next,
-            timestamp_ns: now_ns(),
-        };
-        let (key, unsigned, arena) = (&self.key, self.unsigned.is_some(), &mut self.arena);
-        let mut failure = None;
-        let sent = self.port.write_frame_with(frame_len, &mut |writer| {
-            let step = write_zeros(writer, HEADER_LEN)
-                .and_then(|()| {
-                    rkyv::api::high::to_bytes_in_with_alloc::<_, _, RkyvError>(
-                        msg,
-                        ArchiveSink::Write(&mut *writer),
-                        arena.acquire(),
-                    )
-                    .map(|_| ())
-                })
-                .and_then(|()| write_zeros(writer, trailer))
-                .map_err(PublishError::Serialize);
-            if let Err(e) = step {
-                failure = Some(e);
-                return;
-            }
-            let frame: &mut [u8] = writer;
-            if frame.len() != frame_len {
-                return; // reported by the transport as an incomplete frame
-            }
-            if let Some(edit) = edit.take() {
-                let archive = &mut frame[HEADER_LEN..HEADER_LEN + archive_len];
-                match rkyv::access_mut::<M::Zc, RkyvError>(archive) {
-                    Ok(sealed) => edit(sealed),
-                    Err(e) => {
-                        failure = Some(PublishError::Serialize(e));
-                        return;
-                    }
-                }
-            }
-            let sealed = if unsigned {
-                seal_unsigned_in_place(frame, fields, &key.public(), |_| {})
-            } else {
-                sign_in_place(frame, fields, key, |_| {})
-            };
-            if let Err(e) = sealed {
-                failure = Some(PublishError::Envelope(e));
-            }
-        });
-        if let Some(e) = failure {
-            return Err(e);
-        }
-        sent.map_err(|e| PublishError::Transport(Box::new(e)))?;
+        build_frame(&mut self.port, sealer, msg, edit)?;
+        self.sent();
+        Ok(())
+    }
+
+    /// Counts a sent frame and the stall drops the port reports.
+    fn sent(&mut self) {
         self.next += 1;
         self.published.inc();
         let stalled = self.port.stalled_drops();
@@ -249,6 +203,37 @@ impl<M: MeshMessage, P: FramePublisher> Publisher<M, P> {
             self.stall_drops.inc_by(stalled - self.stalled_seen);
             self.stalled_seen = stalled;
         }
+    }
+
+    /// Builds the sealed envelope of `msg` as message `sequence` in memory, without sending
+    /// it (durable topics store it first).
+    pub(crate) fn seal_to_vec(&mut self, msg: &M, sequence: u64) -> Result<Vec<u8>, PublishError> {
+        msg.validate()?;
+        let mut memory = MemoryFrame::default();
+        let sealer = Sealer {
+            key: &self.key,
+            unsigned: self.unsigned.is_some(),
+            arena: &mut self.arena,
+            fields: EnvelopeFields {
+                topic: self.topic,
+                type_hash: M::TYPE_HASH.value,
+                epoch: self.epoch,
+                sequence,
+                timestamp_ns: now_ns(),
+            },
+        };
+        build_frame(&mut memory, sealer, msg, None::<fn(Seal<'_, M::Zc>)>)?;
+        Ok(memory.frame)
+    }
+
+    /// Sends an already sealed envelope (a durable topic's stored message) unchanged; the
+    /// next sequence number moves past it.
+    pub(crate) fn send_sealed(&mut self, frame: &[u8], sequence: u64) -> Result<(), PublishError> {
+        self.port
+            .write_frame_from(frame)
+            .map_err(|e| PublishError::Transport(Box::new(e)))?;
+        self.next = self.next.max(sequence);
+        self.sent();
         Ok(())
     }
 
@@ -295,4 +280,113 @@ pub(crate) fn now_ns() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+}
+
+/// What an envelope is made of besides the message.
+struct Sealer<'a> {
+    key: &'a NodeKey,
+    unsigned: bool,
+    arena: &'a mut Arena,
+    fields: EnvelopeFields,
+}
+
+/// Serializes `msg` into a frame of `port` sized exactly (a counting pass first), applies
+/// `edit` in place, and signs (or seals, unsigned) the envelope there.
+fn build_frame<M: MeshMessage, P: FramePublisher>(
+    port: &mut P,
+    sealer: Sealer<'_>,
+    msg: &M,
+    mut edit: Option<impl FnOnce(Seal<'_, M::Zc>)>,
+) -> Result<(), PublishError> {
+    let Sealer {
+        key,
+        unsigned,
+        arena,
+        fields,
+    } = sealer;
+    let counted = rkyv::api::high::to_bytes_in_with_alloc::<_, _, RkyvError>(
+        msg,
+        ArchiveSink::Count(HEADER_LEN),
+        arena.acquire(),
+    )
+    .map_err(PublishError::Serialize)?;
+    let archive_len = counted.pos() - HEADER_LEN;
+    let trailer = if unsigned { 0 } else { SIGNATURE_LEN };
+    let frame_len = HEADER_LEN + archive_len + trailer;
+    let mut failure = None;
+    let sent = port.write_frame_with(frame_len, &mut |writer| {
+        let step = write_zeros(writer, HEADER_LEN)
+            .and_then(|()| {
+                rkyv::api::high::to_bytes_in_with_alloc::<_, _, RkyvError>(
+                    msg,
+                    ArchiveSink::Write(&mut *writer),
+                    arena.acquire(),
+                )
+                .map(|_| ())
+            })
+            .and_then(|()| write_zeros(writer, trailer))
+            .map_err(PublishError::Serialize);
+        if let Err(e) = step {
+            failure = Some(e);
+            return;
+        }
+        let frame: &mut [u8] = writer;
+        if frame.len() != frame_len {
+            return; // reported by the transport as an incomplete frame
+        }
+        if let Some(edit) = edit.take() {
+            let archive = &mut frame[HEADER_LEN..HEADER_LEN + archive_len];
+            match rkyv::access_mut::<M::Zc, RkyvError>(archive) {
+                Ok(sealed) => edit(sealed),
+                Err(e) => {
+                    failure = Some(PublishError::Serialize(e));
+                    return;
+                }
+            }
+        }
+        let sealed = if unsigned {
+            seal_unsigned_in_place(frame, fields, &key.public(), |_| {})
+        } else {
+            sign_in_place(frame, fields, key, |_| {})
+        };
+        if let Err(e) = sealed {
+            failure = Some(PublishError::Envelope(e));
+        }
+    });
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    sent.map_err(|e| PublishError::Transport(Box::new(e)))
+}
+
+/// A frame built in memory instead of transport memory.
+#[derive(Debug, Default)]
+struct MemoryFrame {
+    frame: Vec<u8>,
+}
+
+impl FramePublisher for MemoryFrame {
+    type Error = BuildError;
+
+    fn write_frame_with(
+        &mut self,
+        len: usize,
+        fill: &mut dyn FnMut(&mut FrameWriter<'_>),
+    ) -> Result<(), BuildError> {
+        self.frame = vec![0u8; len];
+        let written = {
+            let mut writer = FrameWriter::from(self.frame.as_mut_slice());
+            fill(&mut writer);
+            writer.pos()
+        };
+        if written == len {
+            Ok(())
+        } else {
+            Err(BuildError::Incomplete { written, len })
+        }
+    }
+
+    fn frame_error(&self, len: usize, cause: Option<BuildError>) -> BuildError {
+        cause.unwrap_or(BuildError::Incomplete { written: 0, len })
+    }
 }

@@ -57,6 +57,9 @@ pub enum NodeError {
     /// A node name, namespace or topic name is invalid.
     #[error(transparent)]
     Name(#[from] NameError),
+    /// The node's store failed.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
     /// The transport refused.
     #[error("transport: {0}")]
     Transport(Box<dyn std::error::Error + Send + Sync>),
@@ -227,6 +230,7 @@ impl<T: Transport> Node<T> {
                     .then(|| self.transport.host_key_path())
                     .flatten(),
             ),
+            replay_check: true,
             _m: PhantomData,
         })
     }
@@ -251,6 +255,9 @@ pub struct Subscriber<M, S> {
     lifespan_ns: Option<u64>,
     pool: Arc<super::pool::BufferPool>,
     host_key: HostKeyCache,
+    /// Off for durable subscriptions, which deduplicate by their stored cursors instead
+    /// (retransmissions carry older epochs).
+    replay_check: bool,
     _m: PhantomData<fn() -> M>,
 }
 
@@ -315,6 +322,11 @@ impl<M: MeshMessage, F: AsRef<[u8]>> Sample<M, F> {
     #[must_use]
     pub fn sequence(&self) -> u64 {
         self.env.header().sequence()
+    }
+
+    /// The verified publisher's key bytes.
+    pub(crate) fn publisher_key(&self) -> [u8; 32] {
+        self.env.header().publisher()
     }
 
     /// The archive bytes (in transport memory unless they had to be realigned).
@@ -405,6 +417,13 @@ impl<M: MeshMessage, S: FrameSubscriber> Subscriber<M, S> {
     #[must_use]
     pub fn zero_copy(mut self, on: bool) -> Self {
         self.zero_copy = on;
+        self
+    }
+
+    /// Turns the replay window off: a durable subscription deduplicates by its stored
+    /// cursors, and must accept retransmissions that carry an older epoch.
+    pub(crate) fn without_replay_check(mut self) -> Self {
+        self.replay_check = false;
         self
     }
 
@@ -541,15 +560,20 @@ impl<M: MeshMessage, S: FrameSubscriber> Subscriber<M, S> {
             Err(e) => return Accepted::Rejected(e),
         };
         let h = env.header();
-        let (verdict, skipped) =
-            self.replay
-                .check_counting_gaps(h.publisher(), h.topic_id(), h.epoch(), h.sequence());
-        if verdict != SeqVerdict::Fresh {
-            return Accepted::Replay;
-        }
-        if skipped > 0 {
-            self.lost += skipped;
-            self.metrics.lost.inc_by(skipped);
+        if self.replay_check {
+            let (verdict, skipped) = self.replay.check_counting_gaps(
+                h.publisher(),
+                h.topic_id(),
+                h.epoch(),
+                h.sequence(),
+            );
+            if verdict != SeqVerdict::Fresh {
+                return Accepted::Replay;
+            }
+            if skipped > 0 {
+                self.lost += skipped;
+                self.metrics.lost.inc_by(skipped);
+            }
         }
         if self
             .lifespan_ns
