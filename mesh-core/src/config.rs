@@ -16,6 +16,8 @@ pub struct Config {
     pub delivery: DeliveryConfig,
     /// `[network]`: the per-host daemon's addresses, seeds and link transport.
     pub network: NetworkConfig,
+    /// `[store]`: how a node's persistent store commits.
+    pub store: crate::store::StoreOptions,
 }
 
 /// Which transport links between hosts' daemons use.

@@ -2,6 +2,7 @@
 
 mod daemon_cmd;
 mod keys;
+mod store_cmd;
 
 use std::process::ExitCode;
 
@@ -26,6 +27,9 @@ enum Command {
     /// Run this host's router: discovery, links to other hosts, and the bridge to local
     /// nodes over shared memory (stop with Ctrl-C).
     Daemon(Box<daemon_cmd::DaemonArgs>),
+    /// Persistent state of a node: `omni-mesh store stats FILE`.
+    #[command(subcommand)]
+    Store(store_cmd::StoreCommand),
 }
 
 fn main() -> ExitCode {
@@ -33,6 +37,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Keys(cmd) => keys::run(cmd),
         Command::Daemon(args) => daemon_cmd::run(*args),
+        Command::Store(cmd) => store_cmd::run(cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

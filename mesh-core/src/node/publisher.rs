@@ -177,21 +177,27 @@ impl<M: MeshMessage, P: FramePublisher> Publisher<M, P> {
         edit: Option<impl FnOnce(Seal<'_, M::Zc>)>,
     ) -> Result<(), PublishError> {
         msg.validate()?;
+        let fields = self.fields(self.next);
         let sealer = Sealer {
             key: &self.key,
             unsigned: self.unsigned.is_some(),
             arena: &mut self.arena,
-            fields: EnvelopeFields {
-                topic: self.topic,
-                type_hash: M::TYPE_HASH.value,
-                epoch: self.epoch,
-                sequence: self.next,
-                timestamp_ns: now_ns(),
-            },
+            fields,
         };
         build_frame(&mut self.port, sealer, msg, edit)?;
         self.sent();
         Ok(())
+    }
+
+    /// The envelope fields of message `sequence`, stamped now.
+    fn fields(&self, sequence: u64) -> EnvelopeFields {
+        EnvelopeFields {
+            topic: self.topic,
+            type_hash: M::TYPE_HASH.value,
+            epoch: self.epoch,
+            sequence,
+            timestamp_ns: now_ns(),
+        }
     }
 
     /// Counts a sent frame and the stall drops the port reports.
@@ -210,17 +216,12 @@ impl<M: MeshMessage, P: FramePublisher> Publisher<M, P> {
     pub(crate) fn seal_to_vec(&mut self, msg: &M, sequence: u64) -> Result<Vec<u8>, PublishError> {
         msg.validate()?;
         let mut memory = MemoryFrame::default();
+        let fields = self.fields(sequence);
         let sealer = Sealer {
             key: &self.key,
             unsigned: self.unsigned.is_some(),
             arena: &mut self.arena,
-            fields: EnvelopeFields {
-                topic: self.topic,
-                type_hash: M::TYPE_HASH.value,
-                epoch: self.epoch,
-                sequence,
-                timestamp_ns: now_ns(),
-            },
+            fields,
         };
         build_frame(&mut memory, sealer, msg, None::<fn(Seal<'_, M::Zc>)>)?;
         Ok(memory.frame)

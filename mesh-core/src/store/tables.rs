@@ -1,7 +1,7 @@
 //! The store's tables and their key encodings (big-endian numbers, so byte order is
 //! numeric order and ranges scan in sequence).
 
-use redb::TableDefinition;
+use redb::{ReadableTable, StorageError, TableDefinition};
 
 use crate::envelope::TopicId;
 
@@ -54,4 +54,17 @@ pub(super) fn split_cursor_key(key: &[u8]) -> Option<(String, [u8; 32], TopicId)
         publisher,
         TopicId(topic),
     ))
+}
+
+/// The last sequence number in `topic`'s part of a history table (0: none).
+pub(super) fn last_sequence_in(
+    table: &impl ReadableTable<&'static [u8], &'static [u8]>,
+    topic: &TopicId,
+) -> Result<u64, StorageError> {
+    let (from, to) = (history_key(topic, 0), history_key(topic, u64::MAX));
+    let last = table
+        .range(from.as_slice()..=to.as_slice())?
+        .next_back()
+        .transpose()?;
+    Ok(last.map_or(0, |(k, _)| sequence_of(k.value())))
 }

@@ -26,8 +26,13 @@ impl std::fmt::Debug for StoreTxn {
 }
 
 impl StoreTxn {
-    pub(super) fn new(mut txn: WriteTransaction, path: &Path) -> Result<Self, StoreError> {
+    pub(super) fn new(
+        mut txn: WriteTransaction,
+        path: &Path,
+        options: super::StoreOptions,
+    ) -> Result<Self, StoreError> {
         txn.set_durability(Durability::Immediate);
+        txn.set_quick_repair(options.quick_repair);
         let t = Self {
             txn,
             path: path.to_owned(),
@@ -83,14 +88,8 @@ impl StoreTxn {
     /// I/O failures.
     pub fn trim_history(&mut self, topic: &TopicId, keep: u64) -> Result<u64, StoreError> {
         let mut table = self.txn.open_table(HISTORY).map_err(|e| self.io(e))?;
-        let (from, to) = (history_key(topic, 0), history_key(topic, u64::MAX));
-        let last = table
-            .range(from.as_slice()..=to.as_slice())
-            .map_err(|e| self.io(e))?
-            .next_back()
-            .transpose()
-            .map_err(|e| self.io(e))?
-            .map_or(0, |(k, _)| super::tables::sequence_of(k.value()));
+        let from = history_key(topic, 0);
+        let last = super::tables::last_sequence_in(&table, topic).map_err(|e| self.io(e))?;
         let cut = last.saturating_sub(keep);
         if cut == 0 {
             return Ok(0);

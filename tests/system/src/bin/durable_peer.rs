@@ -10,7 +10,8 @@
 //! written in the same commit as the cursor. A value seen twice increments `dups`, a value
 //! that is not its sequence number `mismatch`. Prints `recovered MS` when the first message
 //! of this run is processed (milliseconds since the process started) and `done` once value
-//! TOTAL is processed, then exits 0. Both print `ready` once their endpoints exist.
+//! TOTAL is processed, then exits 0. Both print `ready MS` once their endpoints exist (store opened and repaired, shared
+//! memory joined).
 
 use std::io::Write as _;
 use std::path::Path;
@@ -38,7 +39,7 @@ fn main() -> ExitCode {
     let started = Instant::now();
     let args: Vec<String> = std::env::args().collect();
     let result = match arg(&args, 1) {
-        "pub" => publish(&args),
+        "pub" => publish(&args, started),
         "sub" => subscribe(&args, started),
         _ => Err("usage: durable-peer pub|sub ...".to_owned()),
     };
@@ -72,7 +73,7 @@ fn node(prefix: &str, dir: &Path, name: &str, key: u8) -> Result<Node<ShmTranspo
     .map_err(|e| e.to_string())
 }
 
-fn publish(args: &[String]) -> Result<(), String> {
+fn publish(args: &[String], started: Instant) -> Result<(), String> {
     let (prefix, dir) = (arg(args, 2), Path::new(arg(args, 3)));
     let (total, batch, period) = (num(args, 4), num(args, 5).max(1), num(args, 6));
     let node = node(prefix, dir, "talker", 1)?;
@@ -85,7 +86,7 @@ fn publish(args: &[String]) -> Result<(), String> {
     let mut publisher = node
         .durable_publisher::<UInt64>(TOPIC, 64)
         .map_err(|e| e.to_string())?;
-    println!("ready");
+    println!("ready {}", started.elapsed().as_millis());
     loop {
         let next = publisher.next_sequence();
         if next > total {
@@ -114,7 +115,7 @@ fn subscribe(args: &[String], started: Instant) -> Result<(), String> {
     let mut sub = node
         .durable_subscriber::<UInt64>(TOPIC, 64, "logger")
         .map_err(|e| e.to_string())?;
-    println!("ready");
+    println!("ready {}", started.elapsed().as_millis());
     let publisher = system_tests::key(1).public().to_bytes();
     let mut recovered = false;
     while sub.cursor(&publisher).map_err(|e| e.to_string())? < total {
