@@ -17,6 +17,7 @@ pub mod config;
 pub mod daemon;
 pub mod delivery;
 pub mod discovery;
+pub mod dtn;
 pub mod envelope;
 pub mod identity;
 #[cfg(feature = "net")]
