@@ -65,6 +65,13 @@ pub struct NetworkConfig {
     pub compression: Codec,
     /// Frames shorter than this are never compressed.
     pub compress_min_bytes: usize,
+    /// Topics carried delay-tolerantly: stored, carried by relays, delivered when a route
+    /// appears, instead of forwarded live.
+    pub dtn_topics: Vec<String>,
+    /// This host carries other hosts' bundles (a relay).
+    pub dtn_relay: bool,
+    /// Bundle lifetime, seconds from the envelope's timestamp.
+    pub dtn_ttl_s: u64,
 }
 
 impl Default for NetworkConfig {
@@ -79,6 +86,9 @@ impl Default for NetworkConfig {
             scan_period_ms: 250,
             compression: Codec::Off,
             compress_min_bytes: 4096,
+            dtn_topics: Vec::new(),
+            dtn_relay: false,
+            dtn_ttl_s: 3600,
         }
     }
 }

@@ -72,8 +72,15 @@ pub struct Router {
     /// Publishers whose frames this router delivered from the network: their frames on a
     /// local channel are echoes of our own deliveries.
     remote_publishers: HashSet<[u8; 32]>,
+    /// Topics carried delay-tolerantly ([`crate::dtn`]) instead of forwarded live.
+    dtn_topics: HashSet<TopicId>,
+    /// This host carries bundles for others (announced with [`CUSTODIAN`]).
+    custodian: bool,
     stats: RouterStats,
 }
+
+/// A pseudo-topic a DTN custodian (relay) adds to the topics it announces as wanted.
+pub const CUSTODIAN: &str = "/_omni/dtn/custodian";
 
 impl Router {
     /// A router admitting frames from peers with `policy`.
@@ -85,7 +92,88 @@ impl Router {
             interests: BTreeMap::new(),
             delivered: ReplayGuard::default(),
             remote_publishers: HashSet::new(),
+            dtn_topics: HashSet::new(),
+            custodian: false,
             stats: RouterStats::default(),
+        }
+    }
+
+    /// Topics to carry delay-tolerantly, and whether this host is a custodian for others.
+    pub fn set_dtn(&mut self, topics: &[String], custodian: bool) {
+        self.dtn_topics = topics.iter().map(|t| TopicId::of(t)).collect();
+        self.custodian = custodian;
+    }
+
+    /// True if a local frame belongs to a DTN topic (it goes into custody, not live).
+    #[must_use]
+    pub fn is_dtn_frame(&self, frame: &[u8]) -> bool {
+        frame.len() >= crate::envelope::HEADER_LEN
+            && frame[..4] == crate::envelope::MAGIC
+            && self.dtn_topics.contains(&topic_at(frame))
+    }
+
+    /// The local channel of `topic` if local nodes subscribe to it.
+    #[must_use]
+    pub fn local_subscribed(&self, topic: &TopicId) -> Option<String> {
+        self.local
+            .get(topic)
+            .filter(|t| t.subscribers > 0)
+            .map(|t| t.name.clone())
+    }
+
+    /// True if `peer` announced that it wants `topic`.
+    #[must_use]
+    pub fn peer_wants(&self, peer: &[u8; 32], topic: &TopicId) -> bool {
+        self.interests.get(peer).is_some_and(|w| w.contains(topic))
+    }
+
+    /// True if any known peer wants `topic`.
+    #[must_use]
+    pub fn anyone_wants(&self, topic: &TopicId) -> bool {
+        self.interests.values().any(|w| w.contains(topic))
+    }
+
+    /// True if `peer` announced itself as a DTN custodian.
+    #[must_use]
+    pub fn is_custodian(&self, peer: &[u8; 32]) -> bool {
+        self.peer_wants(peer, &TopicId::of(CUSTODIAN))
+    }
+
+    /// Checks an envelope carried in a DTN bundle: the full admission when local nodes use
+    /// its topic (signature, trust, ACL), otherwise signature and trust (a relay carries
+    /// topics it has no channel for, so no ACL name to check). Refusals are counted by the
+    /// security layer.
+    pub fn admit_carried(&mut self, envelope: &Bytes, now_ns: u64) -> Result<TopicId, Reject> {
+        let policy = self.admission.policy();
+        let parsed = match Envelope::parse(envelope.as_ref(), &policy.limits()) {
+            Ok(env) => (env.header().topic_id(), env.header().type_hash()),
+            Err(e) => {
+                let reject = Reject::Malformed(e);
+                policy.counters().count(reject.reason());
+                return Err(reject);
+            }
+        };
+        let (topic, type_hash) = parsed;
+        if let Some(local) = self.local.get(&topic) {
+            let route = Route::new(&local.name, type_hash);
+            self.admission
+                .admit(NodeAddr(0), envelope.clone(), &route, now_ns)?;
+            return Ok(topic);
+        }
+        let env =
+            Envelope::parse(envelope.as_ref(), &policy.limits()).map_err(Reject::Malformed)?;
+        let publisher = env.header().publisher();
+        let refused = if policy.trust().is_revoked(&publisher) {
+            Some(Reject::Revoked)
+        } else {
+            env.verify(policy.trust()).err().map(Reject::Verify)
+        };
+        match refused {
+            Some(reject) => {
+                policy.counters().count(reject.reason());
+                Err(reject)
+            }
+            None => Ok(topic),
         }
     }
 
@@ -107,7 +195,11 @@ impl Router {
                 .map(|(id, _)| *id)
                 .collect::<Vec<_>>()
         };
-        (pick(|t| t.publishers > 0), pick(|t| t.subscribers > 0))
+        let mut wanted = pick(|t| t.subscribers > 0);
+        if self.custodian {
+            wanted.push(TopicId::of(CUSTODIAN));
+        }
+        (pick(|t| t.publishers > 0), wanted)
     }
 
     /// A peer host (by its router's key) subscribes to `wanted` (from its announcement).
@@ -125,7 +217,12 @@ impl Router {
     pub fn topics_to_export(&self) -> Vec<String> {
         self.local
             .iter()
-            .filter(|(id, t)| t.publishers > 0 && self.interests.values().any(|w| w.contains(id)))
+            .filter(|(id, t)| {
+                // DTN topics are always taken into custody; live topics only when wanted.
+                t.publishers > 0
+                    && (self.dtn_topics.contains(id)
+                        || self.interests.values().any(|w| w.contains(id)))
+            })
             .map(|(_, t)| t.name.clone())
             .collect()
     }
@@ -219,4 +316,11 @@ impl Router {
     pub fn stats(&self) -> RouterStats {
         self.stats
     }
+}
+
+/// The topic id of an envelope frame at least a header long.
+fn topic_at(frame: &[u8]) -> TopicId {
+    let mut id = [0u8; 16];
+    id.copy_from_slice(&frame[8..24]);
+    TopicId(id)
 }

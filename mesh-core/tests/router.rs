@@ -117,3 +117,41 @@ fn forged_and_untrusted_frames_are_refused() {
     ));
     assert_eq!(b.stats().rejected, 3);
 }
+
+#[test]
+fn dtn_topics_go_to_custody_and_carried_envelopes_are_checked() {
+    let robot = NodeKey::from_seed(&[1; 32]);
+    let stranger = NodeKey::from_seed(&[2; 32]);
+    let mut robot_host = Router::new(policy(&[&robot]));
+    robot_host.set_dtn(&["/telemetry".to_owned()], false);
+    robot_host.set_local_topics([topic("/telemetry", 1, 0), topic("/odom", 1, 0)]);
+    // A DTN topic is exported although nobody wants it yet, and its frames are recognized.
+    assert_eq!(robot_host.topics_to_export(), vec!["/telemetry".to_owned()]);
+    assert!(robot_host.is_dtn_frame(&frame(&robot, "/telemetry", 1)));
+    assert!(!robot_host.is_dtn_frame(&frame(&robot, "/odom", 1)));
+
+    // A relay announces itself as custodian, and checks what it carries without a channel.
+    let mut relay = Router::new(policy(&[&robot]));
+    relay.set_dtn(&["/telemetry".to_owned()], true);
+    assert!(relay
+        .announcement_topics()
+        .1
+        .contains(&TopicId::of(mesh_core::router::CUSTODIAN)));
+    assert_eq!(
+        relay.admit_carried(&frame(&robot, "/telemetry", 1), 1),
+        Ok(TopicId::of("/telemetry"))
+    );
+    let mut altered = frame(&robot, "/telemetry", 2).to_vec();
+    altered[152] ^= 1;
+    assert!(matches!(
+        relay.admit_carried(&Bytes::from(altered), 1),
+        Err(Reject::Verify(_))
+    ));
+    assert!(relay
+        .admit_carried(&frame(&stranger, "/telemetry", 1), 1)
+        .is_err());
+    // A host that knows the custodian's announcement sees it as one.
+    let mut base = Router::new(policy(&[&robot]));
+    base.set_peer_interest([9; 32], relay.announcement_topics().1);
+    assert!(base.is_custodian(&[9; 32]) && !base.is_custodian(&[8; 32]));
+}

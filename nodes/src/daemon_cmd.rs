@@ -9,7 +9,8 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::Args;
 use mesh_core::config::{Config, LinkKind};
-use mesh_core::daemon::{Daemon, DaemonConfig, LinkTransport};
+use mesh_core::daemon::{Daemon, DaemonConfig, DtnSettings, LinkTransport};
+use mesh_core::dtn::DtnConfig;
 use mesh_core::identity::{load_key_file, Did, NodeKey};
 use mesh_core::net::compress::CompressionConfig;
 use mesh_core::net::tcp::LinkConfig;
@@ -48,6 +49,15 @@ pub struct DaemonArgs {
     /// without seeds [config: network.multicast, default off].
     #[arg(long, value_name = "GROUP")]
     multicast: Option<SocketAddrV4>,
+    /// A topic carried delay-tolerantly (repeatable; replaces network.dtn_topics).
+    #[arg(long = "dtn-topic", value_name = "TOPIC")]
+    dtn_topics: Vec<String>,
+    /// Carry other hosts' bundles (a relay) [config: network.dtn_relay].
+    #[arg(long)]
+    dtn_relay: bool,
+    /// Fault injection for tests: flip a payload byte of every bundle this daemon sends.
+    #[arg(long, hide = true)]
+    fault_tamper_dtn: bool,
     /// How often the host's channels are scanned, milliseconds [config:
     /// network.scan_period_ms, default 250].
     #[arg(long)]
@@ -74,6 +84,8 @@ pub fn run(args: DaemonArgs) -> anyhow::Result<()> {
                 .unwrap_or_else(|_| "info".into()),
         )
         .with_writer(std::io::stderr)
+        // Colour only for a terminal: log files stay plain text.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
     let key = match &args.key {
         Some(path) => load_key_file(path).context("loading the daemon key")?,
@@ -116,6 +128,19 @@ pub fn run(args: DaemonArgs) -> anyhow::Result<()> {
             args.seeds.clone()
         },
         multicast: args.multicast.or(network.multicast),
+        dtn: DtnSettings {
+            topics: if args.dtn_topics.is_empty() {
+                network.dtn_topics.clone()
+            } else {
+                args.dtn_topics.clone()
+            },
+            relay: args.dtn_relay || network.dtn_relay,
+            config: DtnConfig {
+                ttl_ns: network.dtn_ttl_s.saturating_mul(1_000_000_000),
+                ..DtnConfig::default()
+            },
+            fault_tamper: args.fault_tamper_dtn,
+        },
         scan_period: Duration::from_millis(args.scan_ms.unwrap_or(network.scan_period_ms).max(10)),
         transport,
         link: LinkConfig {

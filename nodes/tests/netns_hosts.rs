@@ -171,6 +171,11 @@ impl Fleet {
     }
 
     fn daemon(&self, h: usize, key: &Path) -> Child {
+        self.daemon_with(h, key, &[])
+    }
+
+    /// A daemon on host `h` with `extra` command-line flags.
+    fn daemon_with(&self, h: usize, key: &Path, extra: &[&str]) -> Child {
         // The transport and the seed come from the configuration file's [network] section.
         let config = self.dir.join("fleet.toml");
         std::fs::write(
@@ -207,6 +212,7 @@ impl Fleet {
         for did in &self.trusted {
             c.args(["--trust", did]);
         }
+        c.args(extra);
         let mut child = c.spawn().unwrap();
         let mut line = String::new();
         BufReader::new(child.stdout.as_mut().unwrap())
@@ -410,4 +416,184 @@ fn three_hosts_in_namespaces_survive_a_restart_and_a_partition() {
         !out.status.success(),
         "an untrusted daemon received fleet traffic: {out:?}"
     );
+}
+
+/// Three hosts for DTN: a robot (host 1) publishing a DTN topic, a relay (host 2, the seed)
+/// and a base station (host 3) listening; the relay runs with `relay_flags`.
+fn dtn_fleet(tag: &'static str, relay_flags: &[&str]) -> Option<(Fleet, KeyFile)> {
+    let net = Net::create(3, tag)?;
+    let dir = std::env::temp_dir().join(format!("omni-netns-{}-{}", net.pid, net.tag));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let daemons: Vec<KeyFile> = (1..=3)
+        .map(|h| new_key(&dir, &format!("daemon{h}")))
+        .collect();
+    let robot = new_key(&dir, "robot");
+    let trusted = daemons
+        .iter()
+        .map(|(_, did)| did.clone())
+        .chain([robot.1.clone()])
+        .collect();
+    let join = format!(
+        "{}dtn_topics = [\"/robot/telemetry\"]\n",
+        seeded().replace("10.211.0.1", "10.211.0.2")
+    );
+    let mut fleet = Fleet {
+        net,
+        dir,
+        trusted,
+        children: Vec::new(),
+        transport: "tcp",
+        join,
+    };
+    let flags: [&[&str]; 3] = [&[], relay_flags, &[]];
+    for h in 1..=3 {
+        let d = fleet.daemon_with(h, &daemons[h - 1].0, flags[h - 1]);
+        fleet.children.push(d);
+    }
+    Some((fleet, robot))
+}
+
+fn dump_logs(fleet: &Fleet) {
+    for h in 1..=3 {
+        let log =
+            std::fs::read_to_string(fleet.dir.join(format!("daemon{h}.log"))).unwrap_or_default();
+        eprintln!("--- daemon {h} ---\n{log}");
+    }
+}
+
+/// Waits until host `h`'s daemon log has a line containing all of `needles`.
+fn wait_for_log(fleet: &Fleet, h: usize, needles: &[&str], timeout: Duration) -> bool {
+    let deadline = std::time::Instant::now() + timeout;
+    while std::time::Instant::now() < deadline {
+        let log =
+            std::fs::read_to_string(fleet.dir.join(format!("daemon{h}.log"))).unwrap_or_default();
+        if log.lines().any(|l| needles.iter().all(|n| l.contains(n))) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    false
+}
+
+/// The robot publishes 60 messages out of range; then only robot <-> relay is up, then only
+/// relay <-> base. Returns the base listener's output.
+fn carry_across_alternating_links(fleet: &Fleet, robot: &KeyFile, listen_s: u32) -> Output {
+    let topic = "/robot/telemetry";
+    fleet.net.cable(1, false);
+    let listener = in_ns(&fleet.net.ns(3), "listener")
+        .args([
+            "--trust",
+            &robot.1,
+            "--topic",
+            topic,
+            "--count",
+            "60",
+            "--timeout-s",
+            &listen_s.to_string(),
+        ])
+        .args(["--shm-prefix", &fleet.prefix(3), "--reliable"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let talker = in_ns(&fleet.net.ns(1), "talker")
+        .arg("--key")
+        .arg(&robot.0)
+        .args(["--count", "60", "--interval-ms", "50", "--topic", topic])
+        .args(["--shm-prefix", &fleet.prefix(1)])
+        .output()
+        .unwrap();
+    assert!(talker.status.success(), "{talker:?}");
+    if !wait_for_log(fleet, 1, &["dtn", "originated=60"], Duration::from_secs(10)) {
+        dump_logs(fleet);
+        panic!("the robot's daemon did not take the 60 messages into custody");
+    }
+    // Phase A: only robot <-> relay.
+    fleet.net.cable(3, false);
+    fleet.net.cable(1, true);
+    if !wait_for_log(fleet, 2, &["dtn", "accepted=60"], Duration::from_secs(40)) {
+        dump_logs(fleet);
+        panic!("the relay never took custody of the 60 bundles");
+    }
+    // Phase B: only relay <-> base.
+    fleet.net.cable(1, false);
+    fleet.net.cable(3, true);
+    listener.wait_with_output().unwrap()
+}
+
+#[test]
+fn dtn_bundles_cross_alternating_links_once_in_order_verified() {
+    let Some((fleet, robot)) = dtn_fleet("d", &["--dtn-relay"]) else {
+        eprintln!("SKIPPED: cannot create network namespaces here (needs root and iproute2)");
+        return;
+    };
+    let out = carry_across_alternating_links(&fleet, &robot, 90);
+    let text = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        for h in 1..=3 {
+            let log = std::fs::read_to_string(fleet.dir.join(format!("daemon{h}.log")))
+                .unwrap_or_default();
+            eprintln!("--- daemon {h} ---\n{log}");
+        }
+        panic!("the base did not get the 60 messages: {out:?}");
+    }
+    // Every line is the robot's (verified DID), sequences 1..=60 in order, each once.
+    let seqs: Vec<u64> = text
+        .lines()
+        .map(|l| {
+            assert!(l.contains(&robot.1), "not from the robot: {l}");
+            l.split('#')
+                .nth(1)
+                .and_then(|r| r.split(':').next())
+                .unwrap()
+                .parse()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(seqs, (1..=60).collect::<Vec<_>>());
+    assert!(
+        text.contains("hello 1\n") && text.contains("hello 60"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_tampering_relay_is_refused_by_the_base_and_counted() {
+    let Some((fleet, robot)) = dtn_fleet("x", &["--dtn-relay", "--fault-tamper-dtn"]) else {
+        eprintln!("SKIPPED: cannot create network namespaces here (needs root and iproute2)");
+        return;
+    };
+    let _ = carry_across_alternating_links(&fleet, &robot, 12);
+    // The listener gave up; meanwhile the base refused every altered bundle, counted them
+    // as security events and delivered nothing.
+    assert!(
+        wait_for_log(
+            &fleet,
+            3,
+            &["refusing a bundle", "reason="],
+            Duration::from_secs(5)
+        ),
+        "the base never refused a bundle"
+    );
+    let (rejected, delivered) = (
+        dtn_counter(&fleet, 3, "rejected"),
+        dtn_counter(&fleet, 3, "delivered"),
+    );
+    assert!(rejected >= 60, "rejected {rejected} of 60 altered bundles");
+    assert_eq!(delivered, 0);
+}
+
+/// A counter from host `h`'s last `dtn` stats line.
+fn dtn_counter(fleet: &Fleet, h: usize, name: &str) -> u64 {
+    let log = std::fs::read_to_string(fleet.dir.join(format!("daemon{h}.log"))).unwrap_or_default();
+    let line = log
+        .lines()
+        .rev()
+        .find(|l| l.contains(" dtn "))
+        .unwrap_or("");
+    line.split_whitespace()
+        .find_map(|f| f.strip_prefix(&format!("{name}=")).map(str::to_owned))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
 }

@@ -10,6 +10,7 @@
 //! waits on one `WaitSet`; `omni-daemon-net` runs a tokio runtime with discovery (UDP) and
 //! the TCP links. The [`Router`] between them decides where frames go.
 
+mod dtn_side;
 mod links;
 mod net_side;
 mod shm_side;
@@ -50,6 +51,22 @@ pub struct DaemonConfig {
     pub link: LinkConfig,
     /// The transport of links between daemons.
     pub transport: LinkTransport,
+    /// Delay-tolerant topics and custody.
+    pub dtn: DtnSettings,
+}
+
+/// Which topics a daemon carries delay-tolerantly ([`crate::dtn`]) and how.
+#[derive(Debug, Clone, Default)]
+pub struct DtnSettings {
+    /// Topics carried as bundles (store-and-forward with custody) instead of live.
+    pub topics: Vec<String>,
+    /// This host carries bundles for others (a relay); announced to the fleet.
+    pub relay: bool,
+    /// Lifetimes, limits, custody timeout.
+    pub config: crate::dtn::DtnConfig,
+    /// Fault injection for tests: flip a payload byte of every bundle sent (a tampering
+    /// relay). Never set it in a fleet.
+    pub fault_tamper: bool,
 }
 
 impl Default for DaemonConfig {
@@ -65,6 +82,7 @@ impl Default for DaemonConfig {
             discovery: DiscoveryConfig::default(),
             link: LinkConfig::default(),
             transport: LinkTransport::Tcp,
+            dtn: DtnSettings::default(),
         }
     }
 }
@@ -120,7 +138,9 @@ impl Daemon {
     ) -> Result<Self, DaemonError> {
         let stop = Arc::new(AtomicBool::new(false));
         let policy = Arc::new(policy);
-        let router = Arc::new(Mutex::new(Router::new(Arc::clone(&policy))));
+        let mut router = Router::new(Arc::clone(&policy));
+        router.set_dtn(&config.dtn.topics, config.dtn.relay);
+        let router = Arc::new(Mutex::new(router));
         let (to_net, from_shm) = tokio::sync::mpsc::channel(4096);
         let (to_shm, from_net) = std::sync::mpsc::sync_channel(4096);
         let wake = shm_side::wake_name(&key);

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use tokio::sync::mpsc;
 
+use super::dtn_side::DtnSide;
 use super::links::{quic_config, AnyLink, LinkTransport, Listening, PeerSender};
 use super::shm_side::Outbound;
 use super::{DaemonConfig, DaemonError};
@@ -121,6 +122,8 @@ enum LinkEvent {
     Down(PublicKey, u64),
     /// A dial attempt failed.
     DialFailed(PublicKey),
+    /// DTN frames for peers (custody acknowledgements, bundles).
+    DtnSend(Vec<([u8; 32], Bytes)>),
 }
 
 struct Shared {
@@ -128,6 +131,7 @@ struct Shared {
     inbound: SyncSender<(String, Bytes)>,
     ringer: DoorbellRinger,
     next_link: AtomicU64,
+    dtn: DtnSide,
 }
 
 async fn run(
@@ -186,6 +190,7 @@ async fn run(
         inbound: side.inbound.clone(),
         ringer: shm.doorbell_ringer(&side.wake)?,
         next_link: AtomicU64::new(1),
+        dtn: DtnSide::new(&side.config.dtn),
     });
     let (events_tx, mut events) = mpsc::channel::<LinkEvent>(64);
     let accept_tx = events_tx.clone();
@@ -212,6 +217,10 @@ async fn run(
         tokio::select! {
             out = side.outbound.recv() => {
                 let Some(out) = out else { break };
+                if out.dtn {
+                    shared.dtn.originate(out.frame, crate::node::now_ns());
+                    continue;
+                }
                 for peer in &out.peers {
                     if let Some((_, link)) = links.get(peer) {
                         if link.send(out.frame.clone()).await.is_err() {
@@ -239,16 +248,34 @@ async fn run(
                 Some(LinkEvent::DialFailed(peer)) => {
                     dialing.remove(&peer.to_bytes());
                 }
+                Some(LinkEvent::DtnSend(frames)) => send_to(&mut links, frames).await,
                 None => break,
             },
             _ = tick.tick() => {
                 sync_membership(&discovery, &side.router, &mut announced);
                 dial_missing(&discovery, &links, &mut dialing, me, &side, &listener, &events_tx);
+                let offers = {
+                    let router = side.router.lock().unwrap_or_else(PoisonError::into_inner);
+                    shared.dtn.contacts(&router, links.keys().copied(), crate::node::now_ns())
+                };
+                send_to(&mut links, offers).await;
+                shared.dtn.log_stats();
             }
         }
     }
     acceptor.abort();
     Ok(())
+}
+
+/// Sends frames to peers that have a link (a failed send drops the link's entry).
+async fn send_to(links: &mut HashMap<[u8; 32], (u64, PeerSender)>, frames: Vec<([u8; 32], Bytes)>) {
+    for (peer, frame) in frames {
+        if let Some((_, link)) = links.get(&peer) {
+            if link.send(frame).await.is_err() {
+                links.remove(&peer);
+            }
+        }
+    }
 }
 
 /// Keeps the router's interest table and the announced topics in step with discovery.
@@ -323,6 +350,24 @@ async fn receive(mut link: AnyLink, id: u64, shared: Rc<Shared>, events: mpsc::S
     let mut warned = std::collections::HashSet::new();
     while let Some(frame) = link.recv().await {
         let wall = crate::node::now_ns();
+        if crate::dtn::wire::is_dtn(&frame) {
+            let outcome = {
+                let mut router = shared.router.lock().unwrap_or_else(PoisonError::into_inner);
+                shared
+                    .dtn
+                    .on_frame(&mut router, peer.to_bytes(), &frame, wall)
+            };
+            for delivery in outcome.deliver {
+                if shared.inbound.send(delivery).is_err() {
+                    break;
+                }
+                let _ = shared.ringer.ring();
+            }
+            if !outcome.send.is_empty() {
+                let _ = events.send(LinkEvent::DtnSend(outcome.send)).await;
+            }
+            continue;
+        }
         let verdict = shared
             .router
             .lock()

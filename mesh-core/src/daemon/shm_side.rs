@@ -27,6 +27,8 @@ use crate::transport::{ChannelSpec, FramePublisher, FrameSubscriber, Transport};
 pub(super) struct Outbound {
     pub peers: Vec<[u8; 32]>,
     pub frame: Bytes,
+    /// A frame of a DTN topic: it goes into custody, not to `peers`.
+    pub dtn: bool,
 }
 
 /// What the shared-memory thread works with.
@@ -333,13 +335,21 @@ fn forward_local(side: &ShmSide, ports: &mut Ports) -> Result<bool, DaemonError>
             let Some(frame) = sub.try_recv()? else { break };
             any = true;
             let bytes = frame.as_ref();
-            let peers = lock(&side.router).on_local_frame(bytes);
-            if peers.is_empty() {
+            let (peers, dtn) = {
+                let mut router = lock(&side.router);
+                if router.is_dtn_frame(bytes) {
+                    (Vec::new(), true)
+                } else {
+                    (router.on_local_frame(bytes), false)
+                }
+            };
+            if peers.is_empty() && !dtn {
                 continue;
             }
             let out = Outbound {
                 peers,
                 frame: Bytes::copy_from_slice(bytes),
+                dtn,
             };
             // Back-pressure: a full queue makes this thread wait for the network.
             if side.outbound.blocking_send(out).is_err() {

@@ -37,6 +37,10 @@ struct Args {
     /// iceoryx2's own; tests run several "hosts" on one machine this way).
     #[arg(long, env = "OMNI_MESH_SHM_PREFIX")]
     shm_prefix: Option<String>,
+    /// Reliable subscription: publishers (and the host's daemon) wait for this listener
+    /// instead of overwriting messages it has not read (bursts, e.g. delivered bundles).
+    #[arg(long)]
+    reliable: bool,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -62,6 +66,7 @@ fn main() -> anyhow::Result<()> {
             ..SecurityConfig::default()
         })
         .trust(trust)
+        .lossless(args.reliable)
         .build()?;
     let mut sub = node.subscriber::<StringMsg>(&args.topic, 4096)?;
     let started = Instant::now();
