@@ -55,6 +55,9 @@ pub struct DaemonArgs {
     /// Carry other hosts' bundles (a relay) [config: network.dtn_relay].
     #[arg(long)]
     dtn_relay: bool,
+    /// The daemon's store file: DTN custody survives restarts (created if missing).
+    #[arg(long, value_name = "FILE")]
+    store: Option<PathBuf>,
     /// Fault injection for tests: flip a payload byte of every bundle this daemon sends.
     #[arg(long, hide = true)]
     fault_tamper_dtn: bool,
@@ -141,6 +144,7 @@ pub fn run(args: DaemonArgs) -> anyhow::Result<()> {
             },
             fault_tamper: args.fault_tamper_dtn,
         },
+        store: args.store.clone(),
         scan_period: Duration::from_millis(args.scan_ms.unwrap_or(network.scan_period_ms).max(10)),
         transport,
         link: LinkConfig {

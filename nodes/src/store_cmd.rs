@@ -12,7 +12,8 @@ use mesh_core::store::{Store, StoreStats};
 /// `omni-mesh store ...`
 #[derive(Subcommand)]
 pub enum StoreCommand {
-    /// Sizes, epoch, durable histories (per topic id) and delivery cursors of a store.
+    /// Sizes, epoch, durable histories (per topic id), delivery cursors and DTN bundles in
+    /// custody of a store.
     Stats {
         /// The store file (a node's `<name>.redb`).
         path: PathBuf,
@@ -60,6 +61,11 @@ fn to_table(path: &std::path::Path, s: &StoreStats) -> String {
     let _ = writeln!(out, "size     {} bytes", s.file_bytes);
     let _ = writeln!(out, "epoch    {}", s.epoch);
     let _ = writeln!(out, "app      {} entries", s.app_entries);
+    let _ = writeln!(
+        out,
+        "dtn      {} bundles in custody, {} bytes",
+        s.bundles.0, s.bundles.1
+    );
     let _ = writeln!(out, "\ndurable history ({} topics)", s.history.len());
     if !s.history.is_empty() {
         let _ = writeln!(
@@ -106,6 +112,8 @@ fn to_json(s: &StoreStats) -> String {
         "file_bytes": s.file_bytes,
         "epoch": s.epoch,
         "app_entries": s.app_entries,
+        "dtn_bundles": s.bundles.0,
+        "dtn_bytes": s.bundles.1,
         "history": history,
         "cursors": cursors,
     });

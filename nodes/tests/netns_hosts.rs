@@ -420,7 +420,7 @@ fn three_hosts_in_namespaces_survive_a_restart_and_a_partition() {
 
 /// Three hosts for DTN: a robot (host 1) publishing a DTN topic, a relay (host 2, the seed)
 /// and a base station (host 3) listening; the relay runs with `relay_flags`.
-fn dtn_fleet(tag: &'static str, relay_flags: &[&str]) -> Option<(Fleet, KeyFile)> {
+fn dtn_fleet(tag: &'static str, relay_flags: &[&str]) -> Option<(Fleet, KeyFile, Vec<KeyFile>)> {
     let net = Net::create(3, tag)?;
     let dir = std::env::temp_dir().join(format!("omni-netns-{}-{}", net.pid, net.tag));
     let _ = std::fs::remove_dir_all(&dir);
@@ -446,12 +446,11 @@ fn dtn_fleet(tag: &'static str, relay_flags: &[&str]) -> Option<(Fleet, KeyFile)
         transport: "tcp",
         join,
     };
-    let flags: [&[&str]; 3] = [&[], relay_flags, &[]];
     for h in 1..=3 {
-        let d = fleet.daemon_with(h, &daemons[h - 1].0, flags[h - 1]);
+        let d = start_dtn_daemon(&fleet, h, &daemons[h - 1].0, relay_flags);
         fleet.children.push(d);
     }
-    Some((fleet, robot))
+    Some((fleet, robot, daemons))
 }
 
 fn dump_logs(fleet: &Fleet) {
@@ -460,6 +459,17 @@ fn dump_logs(fleet: &Fleet) {
             std::fs::read_to_string(fleet.dir.join(format!("daemon{h}.log"))).unwrap_or_default();
         eprintln!("--- daemon {h} ---\n{log}");
     }
+}
+
+/// A DTN daemon on host `h` with its own store (custody survives restarts); the relay
+/// (host 2) gets `relay_flags`.
+fn start_dtn_daemon(fleet: &Fleet, h: usize, key: &Path, relay_flags: &[&str]) -> Child {
+    let store = fleet.dir.join(format!("daemon{h}.redb"));
+    let mut flags = vec!["--store", store.to_str().unwrap()];
+    if h == 2 {
+        flags.extend_from_slice(relay_flags);
+    }
+    fleet.daemon_with(h, key, &flags)
 }
 
 /// Waits until host `h`'s daemon log has a line containing all of `needles`.
@@ -478,7 +488,12 @@ fn wait_for_log(fleet: &Fleet, h: usize, needles: &[&str], timeout: Duration) ->
 
 /// The robot publishes 60 messages out of range; then only robot <-> relay is up, then only
 /// relay <-> base. Returns the base listener's output.
-fn carry_across_alternating_links(fleet: &Fleet, robot: &KeyFile, listen_s: u32) -> Output {
+fn carry_across_alternating_links(
+    fleet: &mut Fleet,
+    robot: &KeyFile,
+    listen_s: u32,
+    restart_relay: Option<&Path>,
+) -> Output {
     let topic = "/robot/telemetry";
     fleet.net.cable(1, false);
     let listener = in_ns(&fleet.net.ns(3), "listener")
@@ -516,6 +531,23 @@ fn carry_across_alternating_links(fleet: &Fleet, robot: &KeyFile, listen_s: u32)
         dump_logs(fleet);
         panic!("the relay never took custody of the 60 bundles");
     }
+    if let Some(key) = restart_relay {
+        // The relay dies holding the bundles (SIGKILL) and comes back from its store.
+        let mut relay = fleet.children.remove(1);
+        relay.kill().unwrap();
+        let _ = relay.wait();
+        let restarted = start_dtn_daemon(fleet, 2, key, &["--dtn-relay"]);
+        fleet.children.insert(1, restarted);
+        if !wait_for_log(
+            fleet,
+            2,
+            &["custody restored", "bundles=60"],
+            Duration::from_secs(10),
+        ) {
+            dump_logs(fleet);
+            panic!("the restarted relay did not restore its 60 bundles");
+        }
+    }
     // Phase B: only relay <-> base.
     fleet.net.cable(1, false);
     fleet.net.cable(3, true);
@@ -523,12 +555,12 @@ fn carry_across_alternating_links(fleet: &Fleet, robot: &KeyFile, listen_s: u32)
 }
 
 #[test]
-fn dtn_bundles_cross_alternating_links_once_in_order_verified() {
-    let Some((fleet, robot)) = dtn_fleet("d", &["--dtn-relay"]) else {
+fn dtn_bundles_cross_alternating_links_and_a_relay_restart_once_in_order_verified() {
+    let Some((mut fleet, robot, daemons)) = dtn_fleet("d", &["--dtn-relay"]) else {
         eprintln!("SKIPPED: cannot create network namespaces here (needs root and iproute2)");
         return;
     };
-    let out = carry_across_alternating_links(&fleet, &robot, 90);
+    let out = carry_across_alternating_links(&mut fleet, &robot, 90, Some(&daemons[1].0));
     let text = String::from_utf8_lossy(&out.stdout);
     if !out.status.success() {
         for h in 1..=3 {
@@ -560,11 +592,11 @@ fn dtn_bundles_cross_alternating_links_once_in_order_verified() {
 
 #[test]
 fn a_tampering_relay_is_refused_by_the_base_and_counted() {
-    let Some((fleet, robot)) = dtn_fleet("x", &["--dtn-relay", "--fault-tamper-dtn"]) else {
+    let Some((mut fleet, robot, _)) = dtn_fleet("x", &["--dtn-relay", "--fault-tamper-dtn"]) else {
         eprintln!("SKIPPED: cannot create network namespaces here (needs root and iproute2)");
         return;
     };
-    let _ = carry_across_alternating_links(&fleet, &robot, 12);
+    let _ = carry_across_alternating_links(&mut fleet, &robot, 12, None);
     // The listener gave up; meanwhile the base refused every altered bundle, counted them
     // as security events and delivered nothing.
     assert!(

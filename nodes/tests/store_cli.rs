@@ -51,6 +51,7 @@ fn store_stats_shows_epoch_history_and_cursors() {
         "cursor publishers shown as DIDs: {text}"
     );
 
+    assert!(text.contains("dtn      0 bundles"), "{text}");
     let out = omni(&["store", "stats", p, "--json"]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["epoch"], 42);

@@ -7,8 +7,10 @@ use std::cell::RefCell;
 
 use bytes::Bytes;
 
-use crate::dtn::{Action, Dtn, PeerKey};
+use crate::dtn::wire::BundleId;
+use crate::dtn::{Action, Change, Dtn, PeerKey, StoredBundle};
 use crate::router::Router;
+use crate::store::{Store, StoreError};
 
 /// What a DTN frame from a peer led to.
 pub(super) struct Outcome {
@@ -21,17 +23,61 @@ pub(super) struct Outcome {
 /// The DTN state of the daemon.
 pub(super) struct DtnSide {
     dtn: RefCell<Dtn>,
+    /// Custody survives restarts when the daemon has a store.
+    store: Option<std::sync::Arc<Store>>,
     tamper: bool,
     logged: RefCell<(crate::dtn::DtnStats, Option<std::time::Instant>)>,
 }
 
 impl DtnSide {
-    pub(super) fn new(settings: &super::DtnSettings) -> Self {
-        Self {
-            dtn: RefCell::new(Dtn::new(settings.config)),
+    /// The DTN state, with the bundles `store` kept from an earlier run.
+    pub(super) fn new(
+        settings: &super::DtnSettings,
+        store: Option<std::sync::Arc<Store>>,
+    ) -> Result<Self, StoreError> {
+        let mut dtn = Dtn::new(settings.config);
+        if let Some(store) = &store {
+            let kept: Vec<(BundleId, StoredBundle)> = store
+                .bundles()?
+                .into_iter()
+                .filter_map(|(id, bytes)| Some((BundleId(id), StoredBundle::decode(&bytes)?)))
+                .collect();
+            if !kept.is_empty() {
+                tracing::info!(bundles = kept.len(), "dtn custody restored from the store");
+            }
+            dtn.restore(kept);
+        }
+        Ok(Self {
+            dtn: RefCell::new(dtn),
+            store,
             tamper: settings.fault_tamper,
             logged: RefCell::default(),
+        })
+    }
+
+    /// Makes custody changes durable; false if the store failed (then no custody may be
+    /// acknowledged).
+    fn persist(&self) -> bool {
+        let changes = self.dtn.borrow_mut().take_changes();
+        let Some(store) = &self.store else {
+            return true;
+        };
+        if changes.is_empty() {
+            return true;
         }
+        let written = store.write().and_then(|mut txn| {
+            for change in &changes {
+                match change {
+                    Change::Held(id, bundle) => txn.put_bundle(&id.0, &bundle.encode())?,
+                    Change::Released(id) => txn.remove_bundle(&id.0)?,
+                }
+            }
+            txn.commit()
+        });
+        if let Err(e) = &written {
+            tracing::error!(error = %e, "dtn: cannot store custody changes");
+        }
+        written.is_ok()
     }
 
     /// A local envelope of a DTN topic: into custody.
@@ -74,6 +120,8 @@ impl DtnSide {
             deliver: Vec::new(),
             send: Vec::new(),
         };
+        // Custody is durable before it is acknowledged.
+        let durable = self.persist();
         for action in actions {
             match action {
                 Action::Deliver { envelope } => {
@@ -81,7 +129,10 @@ impl DtnSide {
                         outcome.deliver.push((name, envelope));
                     }
                 }
-                Action::Send { peer, frame } => outcome.send.push((peer, self.outgoing(frame))),
+                Action::Send { peer, frame } if durable => {
+                    outcome.send.push((peer, self.outgoing(frame)));
+                }
+                Action::Send { .. } => {}
             }
         }
         outcome
@@ -105,6 +156,9 @@ impl DtnSide {
                 }
             }
         }
+        drop(dtn);
+        // Expiries and bundles originated since the last tick.
+        self.persist();
         out
     }
 

@@ -53,6 +53,8 @@ pub struct DaemonConfig {
     pub transport: LinkTransport,
     /// Delay-tolerant topics and custody.
     pub dtn: DtnSettings,
+    /// The daemon's store (DTN custody survives restarts); `None`: custody in memory.
+    pub store: Option<std::path::PathBuf>,
 }
 
 /// Which topics a daemon carries delay-tolerantly ([`crate::dtn`]) and how.
@@ -83,6 +85,7 @@ impl Default for DaemonConfig {
             link: LinkConfig::default(),
             transport: LinkTransport::Tcp,
             dtn: DtnSettings::default(),
+            store: None,
         }
     }
 }
@@ -107,6 +110,9 @@ pub enum DaemonError {
     /// A thread could not be started or failed.
     #[error("daemon thread {0}")]
     Thread(String),
+    /// The daemon's store failed.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
     /// The host attestation key could not be written.
     #[error(transparent)]
     HostKey(#[from] crate::security::attest::HostKeyError),

@@ -69,6 +69,13 @@ pub(super) fn spawn(side: NetSide) -> Result<Started, DaemonError> {
     let gossip = udp
         .local_addr()
         .map_err(bind_err("discovery", side.config.gossip))?;
+    let store = side
+        .config
+        .store
+        .as_deref()
+        .map(crate::store::Store::open)
+        .transpose()?
+        .map(Arc::new);
     let multicast = side
         .config
         .multicast
@@ -95,6 +102,7 @@ pub(super) fn spawn(side: NetSide) -> Result<Started, DaemonError> {
                 udp,
                 multicast,
                 links,
+                store,
             };
             rt.block_on(local.run_until(run(side, sockets, gossip, listen)))
         })
@@ -107,6 +115,7 @@ struct Sockets {
     udp: std::net::UdpSocket,
     multicast: Option<Multicast>,
     links: Bound,
+    store: Option<Arc<crate::store::Store>>,
 }
 
 /// The link socket.
@@ -190,7 +199,7 @@ async fn run(
         inbound: side.inbound.clone(),
         ringer: shm.doorbell_ringer(&side.wake)?,
         next_link: AtomicU64::new(1),
-        dtn: DtnSide::new(&side.config.dtn),
+        dtn: DtnSide::new(&side.config.dtn, sockets.store.clone())?,
     });
     let (events_tx, mut events) = mpsc::channel::<LinkEvent>(64);
     let accept_tx = events_tx.clone();

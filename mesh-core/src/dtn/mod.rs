@@ -84,6 +84,64 @@ pub struct DtnStats {
     pub malformed: u64,
 }
 
+/// A held bundle as a store keeps it ([`Dtn::take_changes`], [`Dtn::restore`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredBundle {
+    /// Its topic.
+    pub topic: TopicId,
+    /// When it expires.
+    pub expires_ns: u64,
+    /// Daemons it went through.
+    pub hops: u8,
+    /// The peer it came from (`None`: published on this host).
+    pub from: Option<PeerKey>,
+    /// The signed envelope.
+    pub envelope: Bytes,
+}
+
+impl StoredBundle {
+    const FIXED: usize = 8 + 1 + 1 + 32 + 16;
+
+    /// Bytes for the store.
+    #[must_use]
+    pub fn encode(&self) -> Vec<u8> {
+        let mut v = Vec::with_capacity(Self::FIXED + self.envelope.len());
+        v.extend_from_slice(&self.expires_ns.to_le_bytes());
+        v.push(self.hops);
+        v.push(u8::from(self.from.is_some()));
+        v.extend_from_slice(&self.from.unwrap_or([0; 32]));
+        v.extend_from_slice(&self.topic.0);
+        v.extend_from_slice(&self.envelope);
+        v
+    }
+
+    /// Back from the store; `None` if the bytes are not a stored bundle.
+    #[must_use]
+    pub fn decode(bytes: &[u8]) -> Option<Self> {
+        if bytes.len() < Self::FIXED + crate::envelope::HEADER_LEN {
+            return None;
+        }
+        let expires_ns = u64::from_le_bytes(bytes[..8].try_into().ok()?);
+        let from: [u8; 32] = bytes[10..42].try_into().ok()?;
+        Some(Self {
+            topic: TopicId(bytes[42..58].try_into().ok()?),
+            expires_ns,
+            hops: bytes[8],
+            from: (bytes[9] == 1).then_some(from),
+            envelope: Bytes::copy_from_slice(&bytes[Self::FIXED..]),
+        })
+    }
+}
+
+/// A change of what is held, for the runtime to make durable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// Now held.
+    Held(BundleId, StoredBundle),
+    /// No longer held (custody passed on, expired or evicted).
+    Released(BundleId),
+}
+
 /// What the runtime must do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
@@ -126,6 +184,7 @@ pub struct Dtn {
     bytes: usize,
     seen: HashSet<BundleId>,
     seen_order: VecDeque<BundleId>,
+    changes: Vec<Change>,
     stats: DtnStats,
 }
 
@@ -141,8 +200,25 @@ impl Dtn {
             bytes: 0,
             seen: HashSet::new(),
             seen_order: VecDeque::new(),
+            changes: Vec::new(),
             stats: DtnStats::default(),
         }
+    }
+
+    /// Holds bundles kept by a store across a restart (not recorded as changes).
+    pub fn restore(&mut self, bundles: impl IntoIterator<Item = (BundleId, StoredBundle)>) {
+        for (id, b) in bundles {
+            self.remember(id);
+            self.hold(id, b.topic, b.expires_ns, b.hops, b.envelope, b.from);
+        }
+        self.changes.clear();
+    }
+
+    /// What changed since the last call. A custodian must make these durable before it
+    /// sends the acknowledgements that came with them: once acknowledged, the sender
+    /// forgets the bundle.
+    pub fn take_changes(&mut self) -> Vec<Change> {
+        std::mem::take(&mut self.changes)
     }
 
     /// Counters so far.
@@ -341,6 +417,16 @@ impl Dtn {
             self.release(&victim);
             self.stats.evicted += 1;
         }
+        self.changes.push(Change::Held(
+            id,
+            StoredBundle {
+                topic,
+                expires_ns,
+                hops,
+                from,
+                envelope: envelope.clone(),
+            },
+        ));
         self.bytes += envelope.len();
         self.arrivals += 1;
         self.by_expiry.insert((expires_ns, self.arrivals, id));
@@ -360,6 +446,7 @@ impl Dtn {
 
     fn release(&mut self, id: &BundleId) {
         if let Some(h) = self.held.remove(id) {
+            self.changes.push(Change::Released(*id));
             self.bytes -= h.envelope.len();
             self.by_expiry.remove(&(h.expires_ns, h.arrival, *id));
         }

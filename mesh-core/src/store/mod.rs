@@ -57,6 +57,9 @@ pub enum StoreError {
     },
 }
 
+/// A DTN bundle as the store keeps it: its id and its stored bytes.
+pub type KeptBundle = ([u8; 32], Vec<u8>);
+
 /// What `omni-mesh store stats` shows.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StoreStats {
@@ -70,6 +73,8 @@ pub struct StoreStats {
     pub cursors: Vec<(String, [u8; 32], TopicId, u64)>,
     /// Application state entries.
     pub app_entries: u64,
+    /// DTN bundles in custody, and their bytes.
+    pub bundles: (u64, u64),
 }
 
 /// How a store commits (`[store]` in `omni-mesh.toml`).
@@ -222,6 +227,28 @@ impl Store {
             .map(|v| v.value().to_vec()))
     }
 
+    /// The DTN bundles in custody: (bundle id, stored bundle bytes).
+    ///
+    /// # Errors
+    /// I/O failures.
+    pub fn bundles(&self) -> Result<Vec<KeptBundle>, StoreError> {
+        let txn = self.db.begin_read().map_err(|e| self.io(e))?;
+        let table = match txn.open_table(tables::BUNDLES) {
+            Ok(t) => t,
+            // A store written before bundles existed has no such table yet.
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
+            Err(e) => return Err(self.io(e)),
+        };
+        let mut out = Vec::new();
+        for item in table.iter().map_err(|e| self.io(e))? {
+            let (k, v) = item.map_err(|e| self.io(e))?;
+            if let Ok(id) = <[u8; 32]>::try_from(k.value()) {
+                out.push((id, v.value().to_vec()));
+            }
+        }
+        Ok(out)
+    }
+
     /// Sizes, epoch, histories and cursors.
     ///
     /// # Errors
@@ -260,6 +287,10 @@ impl Store {
         }
         let app = txn.open_table(tables::APP).map_err(|e| self.io(e))?;
         stats.app_entries = app.len().map_err(|e| self.io(e))?;
+        for (_, value) in self.bundles()? {
+            stats.bundles.0 += 1;
+            stats.bundles.1 += value.len() as u64;
+        }
         Ok(stats)
     }
 

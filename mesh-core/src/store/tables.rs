@@ -11,6 +11,8 @@ pub(super) const META: TableDefinition<'_, &str, u64> = TableDefinition::new("me
 pub(super) const HISTORY: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("history");
 /// Delivery cursors: `subscription | 0 | publisher (32) | topic id (16)` -> last sequence.
 pub(super) const CURSORS: TableDefinition<'_, &[u8], u64> = TableDefinition::new("cursors");
+/// DTN bundles in custody: bundle id -> stored bundle ([`crate::dtn::StoredBundle`]).
+pub(super) const BUNDLES: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("bundles");
 /// Application state written with cursors.
 pub(super) const APP: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("app");
 

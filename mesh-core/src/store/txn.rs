@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use redb::{Durability, ReadableTable, WriteTransaction};
 
-use super::tables::{cursor_key, history_key, APP, CURSORS, HISTORY, META};
+use super::tables::{cursor_key, history_key, APP, BUNDLES, CURSORS, HISTORY, META};
 use super::StoreError;
 use crate::envelope::TopicId;
 
@@ -42,6 +42,7 @@ impl StoreTxn {
         t.txn.open_table(HISTORY).map_err(|e| t.io(e))?;
         t.txn.open_table(CURSORS).map_err(|e| t.io(e))?;
         t.txn.open_table(APP).map_err(|e| t.io(e))?;
+        t.txn.open_table(BUNDLES).map_err(|e| t.io(e))?;
         Ok(t)
     }
 
@@ -122,6 +123,26 @@ impl StoreTxn {
         table
             .insert(key.as_slice(), sequence)
             .map_err(|e| self.io(e))?;
+        Ok(())
+    }
+
+    /// Keeps a DTN bundle in custody (`value`: [`crate::dtn::StoredBundle::encode`]).
+    ///
+    /// # Errors
+    /// I/O failures.
+    pub fn put_bundle(&mut self, id: &[u8; 32], value: &[u8]) -> Result<(), StoreError> {
+        let mut table = self.txn.open_table(BUNDLES).map_err(|e| self.io(e))?;
+        table.insert(id.as_slice(), value).map_err(|e| self.io(e))?;
+        Ok(())
+    }
+
+    /// Forgets a DTN bundle.
+    ///
+    /// # Errors
+    /// I/O failures.
+    pub fn remove_bundle(&mut self, id: &[u8; 32]) -> Result<(), StoreError> {
+        let mut table = self.txn.open_table(BUNDLES).map_err(|e| self.io(e))?;
+        table.remove(id.as_slice()).map_err(|e| self.io(e))?;
         Ok(())
     }
 
