@@ -74,6 +74,10 @@ pub struct Router {
     remote_publishers: HashSet<[u8; 32]>,
     /// Topics carried delay-tolerantly ([`crate::dtn`]) instead of forwarded live.
     dtn_topics: HashSet<TopicId>,
+    /// Durable topics used on this host (they have a local `<topic>/_durable` channel):
+    /// their retransmissions must reach the durable subscribers, which deduplicate by
+    /// their stored cursors.
+    durable: HashSet<TopicId>,
     /// This host carries bundles for others (announced with [`CUSTODIAN`]).
     custodian: bool,
     stats: RouterStats,
@@ -93,6 +97,7 @@ impl Router {
             delivered: ReplayGuard::default(),
             remote_publishers: HashSet::new(),
             dtn_topics: HashSet::new(),
+            durable: HashSet::new(),
             custodian: false,
             stats: RouterStats::default(),
         }
@@ -182,6 +187,12 @@ impl Router {
         self.local = topics
             .into_iter()
             .map(|t| (TopicId::of(&t.name), t))
+            .collect();
+        self.durable = self
+            .local
+            .values()
+            .filter_map(|t| t.name.strip_suffix(crate::node::CONTROL_SUFFIX))
+            .map(TopicId::of)
             .collect();
     }
 
@@ -295,10 +306,14 @@ impl Router {
         };
         let h = env.header();
         let publisher = h.publisher();
-        if self
-            .delivered
-            .check(publisher, h.topic_id(), h.epoch(), h.sequence())
-            != SeqVerdict::Fresh
+        // Durable topics: a retransmission of a frame this router delivered before is how a
+        // durable subscriber that crashed before committing gets it again.
+        let durable = self.durable.contains(&h.topic_id());
+        if !durable
+            && self
+                .delivered
+                .check(publisher, h.topic_id(), h.epoch(), h.sequence())
+                != SeqVerdict::Fresh
         {
             self.stats.duplicates += 1;
             return Inbound::Duplicate;

@@ -68,8 +68,11 @@ fn durable_qos(depth: u32) -> Qos {
     Qos::reliable().with_history(History::KeepLast(depth))
 }
 
+/// The suffix of a durable topic's control channel (`<topic>/_durable`).
+pub const CONTROL_SUFFIX: &str = "/_durable";
+
 fn control_topic(topic: &str) -> String {
-    format!("{}/_durable", topic.trim_end_matches('/'))
+    format!("{}{CONTROL_SUFFIX}", topic.trim_end_matches('/'))
 }
 
 impl<T: Transport> Node<T> {

@@ -17,7 +17,9 @@ mod threaded;
 
 use std::sync::Arc;
 
-pub use durable::{DurableError, DurablePublisher, DurableSubscriber};
+pub use durable::{
+    DurableError, DurablePublisher, DurableSample, DurableSubscriber, CONTROL_SUFFIX,
+};
 pub use executor::{Executor, SpinError};
 pub use metrics::{DropLabels, DropReason, NodeMetrics, TopicLabels};
 pub use pool::PooledBuf;
