@@ -10,7 +10,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mesh_core::daemon::{Daemon, DaemonConfig, LinkTransport};
-use mesh_core::discovery::DiscoveryConfig;
 use mesh_core::identity::NodeKey;
 use mesh_core::node::Node;
 use mesh_core::security::{SecurityConfig, SecurityMode, SecurityPolicy, TrustStore};
@@ -36,26 +35,7 @@ fn daemon_config(prefix: &str, seeds: Vec<std::net::SocketAddr>) -> DaemonConfig
     transport_config(prefix, seeds, LinkTransport::Tcp)
 }
 
-fn transport_config(
-    prefix: &str,
-    seeds: Vec<std::net::SocketAddr>,
-    transport: LinkTransport,
-) -> DaemonConfig {
-    DaemonConfig {
-        transport,
-        shm_prefix: Some(prefix.to_owned()),
-        gossip: ([127, 0, 0, 1], 0).into(),
-        listen: ([127, 0, 0, 1], 0).into(),
-        seeds,
-        scan_period: Duration::from_millis(50),
-        discovery: DiscoveryConfig {
-            period_ns: 50_000_000,
-            ping_timeout_ns: 20_000_000,
-            ..DiscoveryConfig::default()
-        },
-        ..DaemonConfig::default()
-    }
-}
+use common::daemon_config as transport_config;
 
 #[test]
 fn messages_cross_hosts_through_the_daemons_both_ways() {

@@ -9,8 +9,7 @@ mod common;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mesh_core::daemon::{Daemon, DaemonConfig};
-use mesh_core::discovery::DiscoveryConfig;
+use mesh_core::daemon::{Daemon, DaemonConfig, LinkTransport};
 use mesh_core::identity::NodeKey;
 use mesh_core::node::{DurablePublisher, DurableSubscriber, Node};
 use mesh_core::security::{SecurityConfig, SecurityMode, SecurityPolicy, TrustStore};
@@ -34,19 +33,7 @@ fn trust() -> TrustStore {
 }
 
 fn config(prefix: &str, seeds: Vec<std::net::SocketAddr>) -> DaemonConfig {
-    DaemonConfig {
-        shm_prefix: Some(prefix.to_owned()),
-        gossip: ([127, 0, 0, 1], 0).into(),
-        listen: ([127, 0, 0, 1], 0).into(),
-        seeds,
-        scan_period: Duration::from_millis(50),
-        discovery: DiscoveryConfig {
-            period_ns: 50_000_000,
-            ping_timeout_ns: 20_000_000,
-            ..DiscoveryConfig::default()
-        },
-        ..DaemonConfig::default()
-    }
+    common::daemon_config(prefix, seeds, LinkTransport::Tcp)
 }
 
 fn node(prefix: &str, name: &str, seed: u8, store: &Arc<Store>) -> Node<ShmTransport> {

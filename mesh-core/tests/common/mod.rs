@@ -68,3 +68,28 @@ pub fn lightweight_policy(
 pub fn loopback() -> std::net::SocketAddr {
     ([127, 0, 0, 1], 0).into()
 }
+
+/// A daemon on loopback for host `prefix` (its own shared-memory prefix), with fast
+/// discovery and scans, linking over `transport`.
+#[cfg(all(feature = "shm", feature = "quic"))]
+pub fn daemon_config(
+    prefix: &str,
+    seeds: Vec<std::net::SocketAddr>,
+    transport: mesh_core::daemon::LinkTransport,
+) -> mesh_core::daemon::DaemonConfig {
+    use std::time::Duration;
+    mesh_core::daemon::DaemonConfig {
+        transport,
+        shm_prefix: Some(prefix.to_owned()),
+        gossip: ([127, 0, 0, 1], 0).into(),
+        listen: ([127, 0, 0, 1], 0).into(),
+        seeds,
+        scan_period: Duration::from_millis(50),
+        discovery: mesh_core::discovery::DiscoveryConfig {
+            period_ns: 50_000_000,
+            ping_timeout_ns: 20_000_000,
+            ..mesh_core::discovery::DiscoveryConfig::default()
+        },
+        ..mesh_core::daemon::DaemonConfig::default()
+    }
+}
