@@ -2,6 +2,7 @@
 
 mod daemon_cmd;
 mod keys;
+mod launch_cmd;
 mod store_cmd;
 
 use std::process::ExitCode;
@@ -27,6 +28,9 @@ enum Command {
     /// Run this host's router: discovery, links to other hosts, and the bridge to local
     /// nodes over shared memory (stop with Ctrl-C).
     Daemon(Box<daemon_cmd::DaemonArgs>),
+    /// Run a launch file: start its nodes in order, prefix their output, restart them by
+    /// policy, stop them in reverse order on Ctrl-C (`--check` only validates).
+    Launch(launch_cmd::LaunchArgs),
     /// Persistent state of a node: `omni-mesh store stats FILE`.
     #[command(subcommand)]
     Store(store_cmd::StoreCommand),
@@ -38,6 +42,7 @@ fn main() -> ExitCode {
         Command::Keys(cmd) => keys::run(cmd),
         Command::Daemon(args) => daemon_cmd::run(*args),
         Command::Store(cmd) => store_cmd::run(cmd),
+        Command::Launch(args) => launch_cmd::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

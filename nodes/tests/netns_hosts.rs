@@ -516,6 +516,9 @@ fn carry_across_alternating_links(
         .arg("--key")
         .arg(&robot.0)
         .args(["--count", "60", "--interval-ms", "50", "--topic", topic])
+        // The robot's daemon must have found the new channel before the first message
+        // (it scans every 50 ms; a loaded machine can take longer).
+        .args(["--start-delay-ms", "1500"])
         .args(["--shm-prefix", &fleet.prefix(1)])
         .output()
         .unwrap();

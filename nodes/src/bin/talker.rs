@@ -35,6 +35,10 @@ struct Args {
     /// iceoryx2's own; tests run several "hosts" on one machine this way).
     #[arg(long, env = "OMNI_MESH_SHM_PREFIX")]
     shm_prefix: Option<String>,
+    /// Wait before the first message, milliseconds, so subscribers (and the host's daemon,
+    /// which finds new channels by scanning) can connect first.
+    #[arg(long, default_value_t = 200)]
+    start_delay_ms: u64,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -52,7 +56,7 @@ fn main() -> anyhow::Result<()> {
     println!("talker {}", node.did());
     let mut publisher = node.publisher::<StringMsg>(&args.topic, 4096)?;
     // Give listeners that are already running a moment to connect.
-    std::thread::sleep(Duration::from_millis(200));
+    std::thread::sleep(Duration::from_millis(args.start_delay_ms));
     publisher.update()?;
     let mut n = 0;
     while args.count == 0 || n < args.count {
