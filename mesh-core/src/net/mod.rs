@@ -10,4 +10,5 @@ pub mod handshake;
 pub mod quic;
 #[cfg(feature = "quic")]
 mod quic_writer;
+pub mod redial;
 pub mod tcp;
