@@ -1,5 +1,6 @@
 //! `omni-mesh`: the OMNI-MESH command line. Today: key management (`keys new`, `keys show`).
 
+mod config_cmd;
 mod daemon_cmd;
 mod keys;
 mod launch_cmd;
@@ -31,6 +32,9 @@ enum Command {
     /// Run a launch file: start its nodes in order, prefix their output, restart them by
     /// policy, stop them in reverse order on Ctrl-C (`--check` only validates).
     Launch(launch_cmd::LaunchArgs),
+    /// Configuration files: `omni-mesh config check FILE`, `omni-mesh config default`.
+    #[command(subcommand)]
+    Config(config_cmd::ConfigCommand),
     /// Persistent state of a node: `omni-mesh store stats FILE`.
     #[command(subcommand)]
     Store(store_cmd::StoreCommand),
@@ -43,6 +47,7 @@ fn main() -> ExitCode {
         Command::Daemon(args) => daemon_cmd::run(*args),
         Command::Store(cmd) => store_cmd::run(cmd),
         Command::Launch(args) => launch_cmd::run(args),
+        Command::Config(cmd) => config_cmd::run(cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

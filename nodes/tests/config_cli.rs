@@ -1,0 +1,40 @@
+//! `omni-mesh config default` prints a file that parses to the defaults; `config check`
+//! accepts it and locates mistakes to the line.
+
+use std::process::Command;
+
+use mesh_core::config::Config;
+
+fn omni(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_omni-mesh"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn default_parses_check_accepts_it_and_locates_mistakes() {
+    let out = omni(&["config", "default"]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(Config::from_toml(&text).unwrap(), Config::default());
+    let dir = std::env::temp_dir().join(format!("omni-config-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let good = dir.join("good.toml");
+    std::fs::write(&good, &text).unwrap();
+    let out = omni(&["config", "check", good.to_str().unwrap()]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("ok (security mode Production"));
+    let bad = dir.join("bad.toml");
+    std::fs::write(
+        &bad,
+        "[security]\nmode = \"lightweight\"\n\n[network]\ncompresion = \"lz4\"\n",
+    )
+    .unwrap();
+    let out = omni(&["config", "check", bad.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains(&format!("{}:5:", bad.display())), "{err}");
+    assert!(err.contains("compresion"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
