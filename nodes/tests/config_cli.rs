@@ -1,15 +1,12 @@
 //! `omni-mesh config default` prints a file that parses to the defaults; `config check`
 //! accepts it and locates mistakes to the line.
 
-use std::process::Command;
-
 use mesh_core::config::Config;
 
+mod common;
+
 fn omni(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_omni-mesh"))
-        .args(args)
-        .output()
-        .unwrap()
+    common::run(env!("CARGO_BIN_EXE_omni-mesh"), args)
 }
 
 #[test]

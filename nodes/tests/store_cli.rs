@@ -1,16 +1,13 @@
 //! `omni-mesh store stats`: a store written through `mesh_core::store` is shown as a table
 //! and as JSON; a damaged or missing store gives a one-line error naming the file.
 
-use std::process::Command;
-
 use mesh_core::envelope::TopicId;
 use mesh_core::store::Store;
 
+mod common;
+
 fn omni(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_omni-mesh"))
-        .args(args)
-        .output()
-        .unwrap()
+    common::run(env!("CARGO_BIN_EXE_omni-mesh"), args)
 }
 
 #[test]

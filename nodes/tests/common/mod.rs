@@ -19,3 +19,8 @@ pub fn new_key(omni_mesh: &str, dir: &Path, name: &str) -> (PathBuf, String) {
         String::from_utf8(out.stdout).unwrap().trim().to_owned(),
     )
 }
+
+/// Runs `omni-mesh ARGS` (the binary at `omni_mesh`) to completion.
+pub fn run(omni_mesh: &str, args: &[&str]) -> std::process::Output {
+    Command::new(omni_mesh).args(args).output().unwrap()
+}
