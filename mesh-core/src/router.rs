@@ -112,9 +112,7 @@ impl Router {
     /// True if a local frame belongs to a DTN topic (it goes into custody, not live).
     #[must_use]
     pub fn is_dtn_frame(&self, frame: &[u8]) -> bool {
-        frame.len() >= crate::envelope::HEADER_LEN
-            && frame[..4] == crate::envelope::MAGIC
-            && self.dtn_topics.contains(&topic_at(frame))
+        TopicId::of_frame(frame).is_some_and(|t| self.dtn_topics.contains(&t))
     }
 
     /// The local channel of `topic` if local nodes subscribe to it.
@@ -150,23 +148,21 @@ impl Router {
     /// security layer.
     pub fn admit_carried(&mut self, envelope: &Bytes, now_ns: u64) -> Result<TopicId, Reject> {
         let policy = self.admission.policy();
-        let parsed = match Envelope::parse(envelope.as_ref(), &policy.limits()) {
-            Ok(env) => (env.header().topic_id(), env.header().type_hash()),
+        let env = match Envelope::parse(envelope.as_ref(), &policy.limits()) {
+            Ok(env) => env,
             Err(e) => {
                 let reject = Reject::Malformed(e);
                 policy.counters().count(reject.reason());
                 return Err(reject);
             }
         };
-        let (topic, type_hash) = parsed;
+        let (topic, type_hash) = (env.header().topic_id(), env.header().type_hash());
         if let Some(local) = self.local.get(&topic) {
             let route = Route::new(&local.name, type_hash);
             self.admission
                 .admit(NodeAddr(0), envelope.clone(), &route, now_ns)?;
             return Ok(topic);
         }
-        let env =
-            Envelope::parse(envelope.as_ref(), &policy.limits()).map_err(Reject::Malformed)?;
         let publisher = env.header().publisher();
         let refused = if policy.trust().is_revoked(&publisher) {
             Some(Reject::Revoked)
@@ -331,11 +327,4 @@ impl Router {
     pub fn stats(&self) -> RouterStats {
         self.stats
     }
-}
-
-/// The topic id of an envelope frame at least a header long.
-fn topic_at(frame: &[u8]) -> TopicId {
-    let mut id = [0u8; 16];
-    id.copy_from_slice(&frame[8..24]);
-    TopicId(id)
 }

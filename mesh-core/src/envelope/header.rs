@@ -63,6 +63,18 @@ const _: () = assert!(size_of::<Header>() == HEADER_LEN);
 pub struct TopicId(pub [u8; 16]);
 
 impl TopicId {
+    /// The topic id an envelope frame names, read without parsing the rest (for routing
+    /// decisions before admission); `None` if the frame is not an envelope.
+    #[must_use]
+    pub fn of_frame(frame: &[u8]) -> Option<Self> {
+        if frame.len() < HEADER_LEN || frame[..4] != MAGIC {
+            return None;
+        }
+        let mut id = [0u8; 16];
+        id.copy_from_slice(&frame[8..24]);
+        Some(Self(id))
+    }
+
     /// The id of a topic name such as `/fleet/robot_1/cmd_vel`.
     #[must_use]
     pub fn of(name: &str) -> Self {

@@ -531,11 +531,7 @@ impl QuicLink {
 
 /// The stream an outgoing frame belongs to: its topic id if it is an envelope.
 fn topic_of(frame: &[u8]) -> [u8; 16] {
-    let mut key = [0u8; 16];
-    if frame.len() >= crate::envelope::HEADER_LEN && frame[..4] == crate::envelope::MAGIC {
-        key.copy_from_slice(&frame[8..24]);
-    }
-    key
+    crate::envelope::TopicId::of_frame(frame).map_or([0; 16], |t| t.0)
 }
 
 /// How received stream frames are read: their limit and the link's decompression.

@@ -20,7 +20,7 @@ use super::host_key::HostKeyCache;
 use super::names::NameError;
 use super::Node;
 use crate::delivery::{Durability, History, Qos, Reliability};
-use crate::envelope::{Envelope, HEADER_LEN};
+use crate::envelope::Envelope;
 use crate::envelope::{TopicId, Verified};
 use crate::identity::{Did, PublicKey};
 use crate::replay::{ReplayGuard, SeqVerdict};
@@ -546,10 +546,17 @@ impl<M: MeshMessage, S: FrameSubscriber> Subscriber<M, S> {
         };
         let admitted = match tag {
             Some(tag) => {
-                let header = &buf.as_ref()[..HEADER_LEN.min(buf.as_ref().len())];
-                let host = self.host_key.key_for(&tag, header);
-                self.receiver
-                    .admit_attested(&self.policy, buf, &tag, host, &self.route, now)
+                // The gate checks the tag once; if it did not accept it (no key yet, or a
+                // restarted daemon's new key), the cache reads the key file again soon.
+                let attested = self.policy.host_attested_count();
+                let host = self.host_key.key();
+                let admitted =
+                    self.receiver
+                        .admit_attested(&self.policy, buf, &tag, host, &self.route, now);
+                if self.policy.host_attested_count() == attested {
+                    self.host_key.stale();
+                }
+                admitted
             }
             None => self
                 .receiver

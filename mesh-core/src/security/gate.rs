@@ -249,6 +249,12 @@ impl SecurityPolicy {
         }
     }
 
+    /// Envelopes accepted on a host attestation so far (a plain read, for hot paths).
+    #[must_use]
+    pub fn host_attested_count(&self) -> u64 {
+        self.counters.host_attested()
+    }
+
     /// True if local subscribers may accept the host daemon's attestation.
     #[must_use]
     pub fn host_attestation(&self) -> bool {
