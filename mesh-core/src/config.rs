@@ -1,5 +1,23 @@
-//! Typed node configuration, loaded from TOML (`omni-mesh.toml`). It grows section by section
-//! with the features; unknown keys are errors, every key has a documented default.
+//! Typed node configuration, loaded from TOML (`omni-mesh.toml`): sections, the `mode`
+//! presets, environment overrides (`OMNI_MESH_<SECTION>_<KEY>`) and the JSON Schema. Unknown
+//! keys are errors, every key has a documented default.
+//!
+//! ```
+//! use mesh_core::config::{Config, LinkKind, Mode};
+//! use mesh_core::security::SecurityMode;
+//!
+//! // A preset chooses defaults; keys written in the file win over it.
+//! let text = "mode = \"development\"\n[network]\ntransport = \"quic\"\n";
+//! let config = Config::from_toml(text).unwrap();
+//! assert_eq!(config.mode, Some(Mode::Development));
+//! assert_eq!(config.security.mode, SecurityMode::Development);
+//! assert_eq!(config.network.transport, LinkKind::Quic);
+//!
+//! // The environment wins over both.
+//! let env = [("OMNI_MESH_SECURITY_MODE".to_owned(), "lightweight".to_owned())];
+//! let config = Config::load(text, env).unwrap();
+//! assert_eq!(config.security.mode, SecurityMode::Lightweight);
+//! ```
 
 use serde::{Deserialize, Serialize};
 
@@ -7,9 +25,12 @@ use crate::delivery::DeliveryConfig;
 use crate::security::SecurityConfig;
 
 /// The node configuration.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
+    /// A preset (`development`, `lightweight`, `production`) that chooses defaults for the
+    /// keys the file does not set; absent: the plain defaults.
+    pub mode: Option<Mode>,
     /// `[security]`: mode, limits, verification budgets.
     pub security: SecurityConfig,
     /// `[delivery]`: heartbeat and NACK timing, gap buffer bounds.
@@ -18,10 +39,76 @@ pub struct Config {
     pub network: NetworkConfig,
     /// `[store]`: how a node's persistent store commits.
     pub store: crate::store::StoreOptions,
+    /// `[obs]`: metrics and health endpoint, log format.
+    pub obs: ObsConfig,
+    /// `[rt]`: WCET budgets, CPU pinning, `SCHED_FIFO`.
+    pub rt: crate::rt::RtConfig,
+}
+
+/// The `mode` presets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// A developer's machine: development security (unsigned and unknown publishers
+    /// accepted, loudly), TCP links, text logs.
+    Development,
+    /// A trusted lab or a small fleet: signatures from known keys, TCP links with LZ4.
+    Lightweight,
+    /// A deployed fleet: authority grants per topic, QUIC links (TLS 1.3), JSON logs, the
+    /// metrics endpoint on `127.0.0.1:9464`.
+    Production,
+}
+
+impl Mode {
+    /// The keys this preset sets, as a TOML table of sections.
+    #[must_use]
+    pub fn preset(self) -> toml::Table {
+        let text = match self {
+            Self::Development => {
+                "[security]\nmode = \"development\"\n[network]\ntransport = \"tcp\"\n\
+                 [obs]\nlog_format = \"text\"\n"
+            }
+            Self::Lightweight => {
+                "[security]\nmode = \"lightweight\"\n[network]\ntransport = \"tcp\"\n\
+                 compression = \"lz4\"\n[obs]\nlog_format = \"text\"\n"
+            }
+            Self::Production => {
+                "[security]\nmode = \"production\"\n[network]\ntransport = \"quic\"\n\
+                 [obs]\nlog_format = \"json\"\nmetrics = \"127.0.0.1:9464\"\n"
+            }
+        };
+        text.parse().unwrap_or_default()
+    }
+}
+
+/// Log output format.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines (coloured on a terminal).
+    #[default]
+    Text,
+    /// One JSON object per line (timestamp, level, target, fields).
+    Json,
+}
+
+/// `[obs]`: how a node or daemon reports on itself.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct ObsConfig {
+    /// Address of the `/metrics`, `/healthz` and `/readyz` endpoint (absent: none; port 0:
+    /// any free port, logged at start).
+    pub metrics: Option<std::net::SocketAddr>,
+    /// Log format.
+    pub log_format: LogFormat,
 }
 
 /// Which transport links between hosts' daemons use.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum LinkKind {
     /// TCP with the signed identity handshake (lightweight, unencrypted).
@@ -32,7 +119,9 @@ pub enum LinkKind {
 }
 
 /// Compression offered on links between hosts ([`crate::net::compress`]).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Codec {
     /// No compression (the default): frames go as they are.
@@ -43,7 +132,7 @@ pub enum Codec {
 }
 
 /// `[network]`: how this host's daemon meets the others.
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct NetworkConfig {
     /// Discovery (UDP) address.
@@ -103,9 +192,117 @@ pub struct ConfigError {
     pub message: String,
 }
 
+/// Sections an environment variable can address.
+const SECTIONS: [&str; 6] = ["security", "delivery", "network", "store", "obs", "rt"];
+/// Prefix of environment overrides.
+pub const ENV_PREFIX: &str = "OMNI_MESH_";
+
 impl Config {
-    /// Parses TOML text.
+    /// Parses TOML text, applying the `mode` preset to the keys it does not set.
+    ///
+    /// # Errors
+    /// [`ConfigError`] with the line and column of the mistake.
     pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
+        Self::load(text, std::iter::empty())
+    }
+
+    /// As [`from_toml`](Self::from_toml), then applies environment overrides from `env`:
+    /// `OMNI_MESH_MODE` and `OMNI_MESH_<SECTION>_<KEY>` (e.g. `OMNI_MESH_SECURITY_MODE=
+    /// lightweight`, `OMNI_MESH_NETWORK_SEEDS='["10.0.0.1:7447"]'`); a value is read as TOML
+    /// when it parses as a TOML value, else as a string. Variables that name no section
+    /// (such as `OMNI_MESH_NODE_NAME`) are not configuration and are ignored.
+    ///
+    /// # Errors
+    /// [`ConfigError`]: for the file with its line and column, for a variable with its name.
+    pub fn load(
+        text: &str,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let parsed = Self::parse_located(text)?;
+        let mut table: toml::Table = text.parse().map_err(|_| ConfigError {
+            location: None,
+            message: "not a TOML table".into(),
+        })?;
+        let mut overridden = false;
+        for (name, value) in env {
+            let Some(rest) = name.strip_prefix(ENV_PREFIX) else {
+                continue;
+            };
+            let rest = rest.to_ascii_lowercase();
+            let value = env_value(&value);
+            if rest == "mode" {
+                table.insert("mode".into(), value);
+                overridden = true;
+                continue;
+            }
+            let Some(section) = SECTIONS
+                .iter()
+                .find(|s| rest.strip_prefix(*s).is_some_and(|k| k.starts_with('_')))
+            else {
+                continue;
+            };
+            let key = &rest[section.len() + 1..];
+            let entry = table
+                .entry((*section).to_owned())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            if let toml::Value::Table(t) = entry {
+                t.insert(key.to_owned(), value);
+            }
+            overridden = true;
+        }
+        if !overridden && parsed.mode.is_none() {
+            return Ok(parsed);
+        }
+        let mode: Option<Mode> = match table.get("mode") {
+            Some(v) => Some(
+                v.clone()
+                    .try_into()
+                    .map_err(|e: toml::de::Error| ConfigError {
+                        location: None,
+                        message: format!("{ENV_PREFIX}MODE: {}", e.message()),
+                    })?,
+            ),
+            None => None,
+        };
+        if let Some(mode) = mode {
+            for (section, keys) in mode.preset() {
+                let entry = table
+                    .entry(section)
+                    .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+                if let (toml::Value::Table(t), toml::Value::Table(keys)) = (entry, keys) {
+                    for (k, v) in keys {
+                        t.entry(k).or_insert(v);
+                    }
+                }
+            }
+        }
+        toml::Value::Table(table)
+            .try_into()
+            .map_err(|e: toml::de::Error| ConfigError {
+                location: None,
+                message: format!(
+                    "after the mode preset and {ENV_PREFIX}* environment overrides: {}",
+                    e.message()
+                ),
+            })
+    }
+
+    /// Loads `text` with the process environment's overrides.
+    ///
+    /// # Errors
+    /// As [`load`](Self::load).
+    pub fn from_toml_and_env(text: &str) -> Result<Self, ConfigError> {
+        Self::load(text, std::env::vars())
+    }
+
+    /// The JSON Schema (draft 2020-12) of the configuration file, pretty-printed.
+    #[must_use]
+    pub fn json_schema() -> String {
+        let schema = schemars::schema_for!(Config);
+        serde_json::to_string_pretty(&schema).unwrap_or_default() + "\n"
+    }
+
+    fn parse_located(text: &str) -> Result<Self, ConfigError> {
         toml::from_str(text).map_err(|e| {
             let location = e.span().map(|span| {
                 let before = &text[..span.start.min(text.len())];
@@ -119,6 +316,15 @@ impl Config {
             }
         })
     }
+}
+
+/// An environment value: TOML when it parses as a TOML value, else the text itself.
+fn env_value(text: &str) -> toml::Value {
+    format!("v = {text}")
+        .parse::<toml::Table>()
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .unwrap_or_else(|| toml::Value::String(text.to_owned()))
 }
 
 #[cfg(test)]
@@ -149,6 +355,58 @@ mod tests {
         assert_eq!(err.location.map(|l| l.0), Some(2), "{err}");
         let err = Config::from_toml("[security]\nmax_payload = 3\n").unwrap_err();
         assert!(err.message.contains("unknown field"), "{err}");
+    }
+
+    #[test]
+    fn presets_and_environment_overrides() {
+        let c = Config::from_toml("mode = \"production\"\n").unwrap();
+        assert_eq!(c.network.transport, LinkKind::Quic);
+        assert_eq!(c.obs.log_format, LogFormat::Json);
+        assert_eq!(c.obs.metrics, Some("127.0.0.1:9464".parse().unwrap()));
+        let c = Config::from_toml("mode = \"lightweight\"\n[network]\ncompression = \"off\"\n")
+            .unwrap();
+        assert_eq!(c.security.mode, SecurityMode::Lightweight);
+        assert_eq!(
+            c.network.compression,
+            Codec::Off,
+            "the file wins over the preset"
+        );
+        let env = |pairs: &[(&str, &str)]| {
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect::<Vec<_>>()
+        };
+        let c = Config::load(
+            "",
+            env(&[
+                ("OMNI_MESH_MODE", "development"),
+                ("OMNI_MESH_NETWORK_SEEDS", "[\"10.0.0.1:7447\"]"),
+                ("OMNI_MESH_RT_DEFAULT_BUDGET_US", "250"),
+                ("OMNI_MESH_NODE_NAME", "not configuration"),
+                ("PATH", "/bin"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.security.mode, SecurityMode::Development);
+        assert_eq!(c.network.seeds.len(), 1);
+        assert_eq!(c.rt.default_budget_us, 250);
+        let err = Config::load("", env(&[("OMNI_MESH_SECURITY_MOOD", "x")])).unwrap_err();
+        assert!(err.message.contains("mood"), "{err}");
+        let err = Config::load("", env(&[("OMNI_MESH_MODE", "fast")])).unwrap_err();
+        assert!(err.message.contains("OMNI_MESH_MODE"), "{err}");
+    }
+
+    #[test]
+    fn schema_describes_every_section() {
+        let schema: serde_json::Value = serde_json::from_str(&Config::json_schema()).unwrap();
+        let props = schema["properties"].as_object().unwrap();
+        for section in SECTIONS.iter().chain(&["mode"]) {
+            assert!(
+                props.contains_key(*section),
+                "{section} missing from the schema"
+            );
+        }
     }
 }
 

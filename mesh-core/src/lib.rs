@@ -10,6 +10,8 @@
 //! - [`config`]: the typed node configuration;
 //! - [`discovery`]: SWIM gossip membership, signed announcements, DID -> address routing;
 //! - [`router`]: the per-host router's forwarding decisions (interest, dedup, no loops);
+//! - [`obs`]: Prometheus registry, health state, `/metrics` `/healthz` `/readyz` endpoint;
+//! - [`rt`]: WCET guards, CPU pinning, `SCHED_FIFO`;
 //! - `net` (feature `net`, default): links between hosts (framing, identity handshake, TCP).
 
 pub mod config;
@@ -23,8 +25,10 @@ pub mod identity;
 #[cfg(feature = "net")]
 pub mod net;
 pub mod node;
+pub mod obs;
 pub mod replay;
 pub mod router;
+pub mod rt;
 pub mod sdk;
 pub mod security;
 pub mod store;

@@ -34,3 +34,12 @@ mod plan;
 
 pub use model::{Restart, RestartPolicy};
 pub use plan::{load, LaunchError, Plan, PlannedNode};
+
+/// The JSON Schema (draft 2020-12) of launch files, pretty-printed (checked in as
+/// `launch/launch.schema.json` for editors).
+#[must_use]
+pub fn json_schema() -> String {
+    let mut schema = schemars::schema_for!(model::LaunchFile);
+    schema.insert("title".into(), "OMNI-MESH launch file".into());
+    serde_json::to_string_pretty(&schema).unwrap_or_default() + "\n"
+}

@@ -6,25 +6,29 @@ use serde::Deserialize;
 use toml::Spanned;
 
 /// A launch file.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct LaunchFile {
     /// Other launch files (paths relative to this one) whose nodes join this launch.
     #[serde(default)]
+    #[schemars(with = "Vec<String>")]
     pub include: Vec<Spanned<String>>,
     /// The nodes.
     #[serde(default, rename = "node")]
+    #[schemars(with = "Vec<NodeSpec>")]
     pub nodes: Vec<Spanned<NodeSpec>>,
 }
 
 /// One `[[node]]` table.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct NodeSpec {
     /// Node name; with `count`, `{i}` in it is replaced by the replica index.
+    #[schemars(with = "String")]
     pub name: Spanned<String>,
     /// The program: a path (relative to the launch file) or a name looked up next to
     /// `omni-mesh`, then on `PATH`.
+    #[schemars(with = "String")]
     pub executable: Spanned<String>,
     /// Namespace (absolute).
     #[serde(default)]
@@ -34,6 +38,7 @@ pub(crate) struct NodeSpec {
     pub args: Vec<String>,
     /// Parameters, handed to the node as JSON in `OMNI_MESH_PARAMS`.
     #[serde(default)]
+    #[schemars(with = "BTreeMap<String, serde_json::Value>")]
     pub params: BTreeMap<String, toml::Value>,
     /// Topic remappings (from -> to), handed over in `OMNI_MESH_REMAP`.
     #[serde(default)]
@@ -43,9 +48,11 @@ pub(crate) struct NodeSpec {
     pub env: BTreeMap<String, String>,
     /// Replicas (default 1).
     #[serde(default = "one")]
+    #[schemars(with = "u32", range(min = 1))]
     pub count: Spanned<u32>,
     /// Nodes that must be started first.
     #[serde(default)]
+    #[schemars(with = "Vec<String>")]
     pub after: Vec<Spanned<String>>,
     /// When to restart.
     #[serde(default)]
@@ -67,7 +74,7 @@ fn yes() -> bool {
 }
 
 /// When a node that exits is started again.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum RestartPolicy {
     /// Never (default).
@@ -80,7 +87,7 @@ pub enum RestartPolicy {
 }
 
 /// `restart = "on-failure"`, or a table with the back-off.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum Restart {
     /// Just the policy; back-off from 500 ms doubling to 10 s.

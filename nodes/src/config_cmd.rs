@@ -20,6 +20,8 @@ pub enum ConfigCommand {
     },
     /// Print the default configuration, every key documented (`> omni-mesh.toml`).
     Default,
+    /// Print the JSON Schema of the configuration file (for editors and CI checks).
+    Schema,
 }
 
 /// Runs a config command.
@@ -29,22 +31,35 @@ pub fn run(cmd: ConfigCommand) -> anyhow::Result<()> {
             print!("{DEFAULT}");
             Ok(())
         }
+        ConfigCommand::Schema => {
+            print!("{}", Config::json_schema());
+            Ok(())
+        }
         ConfigCommand::Check { file } => {
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("cannot read {}", file.display()))?;
-            let config = Config::from_toml(&text).map_err(|e| match e.location {
+            // What a node would run with: the file, its preset and OMNI_MESH_* overrides.
+            let config = Config::from_toml_and_env(&text).map_err(|e| match e.location {
                 Some((line, column)) => {
                     anyhow::anyhow!("{}:{line}:{column}: {}", file.display(), e.message)
                 }
                 None => anyhow::anyhow!("{}: {}", file.display(), e.message),
             })?;
             println!(
-                "{}: ok (security mode {:?}, links over {:?}, {} seeds, {} DTN topics)",
+                "{}: ok (preset {}, security mode {:?}, links over {:?}, {} seeds, {} DTN \
+                 topics, metrics {})",
                 file.display(),
+                config
+                    .mode
+                    .map_or("none".to_owned(), |m| format!("{m:?}").to_lowercase()),
                 config.security.mode,
                 config.network.transport,
                 config.network.seeds.len(),
-                config.network.dtn_topics.len()
+                config.network.dtn_topics.len(),
+                config
+                    .obs
+                    .metrics
+                    .map_or("off".to_owned(), |a| a.to_string())
             );
             Ok(())
         }

@@ -19,7 +19,11 @@ use mesh_launch::{Plan, PlannedNode, RestartPolicy};
 #[derive(Args)]
 pub struct LaunchArgs {
     /// The launch file (`launch/*.launch.toml`).
-    file: PathBuf,
+    #[arg(required_unless_present = "print_schema")]
+    file: Option<PathBuf>,
+    /// Print the JSON Schema of launch files and exit.
+    #[arg(long)]
+    print_schema: bool,
     /// Validate the file and print the start order without running anything.
     #[arg(long)]
     check: bool,
@@ -37,7 +41,11 @@ pub fn run(args: LaunchArgs) -> anyhow::Result<()> {
     let here = std::env::current_exe()
         .ok()
         .and_then(|p| p.parent().map(PathBuf::from));
-    let plan = mesh_launch::load(&args.file, here.as_slice())?;
+    let Some(file) = &args.file else {
+        print!("{}", mesh_launch::json_schema());
+        return Ok(());
+    };
+    let plan = mesh_launch::load(file, here.as_slice())?;
     if args.check {
         print_plan(&plan);
         return Ok(());

@@ -141,7 +141,7 @@ pub struct DeliveryCounters {
 }
 
 /// Timing and buffer bounds (`[delivery]` in the configuration). Nanoseconds.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct DeliveryConfig {
     /// Heartbeat period while reliable data is unacknowledged (default 20 ms).

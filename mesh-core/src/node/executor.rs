@@ -45,6 +45,8 @@ struct Timer<'a> {
 pub struct Executor<'a> {
     timers: Vec<Timer<'a>>,
     entities: Vec<Box<dyn Entity + 'a>>,
+    /// Times every callback against its budget, when set.
+    wcet: Option<crate::rt::Wcet>,
     #[cfg(feature = "shm")]
     waitset: Option<iceoryx2::prelude::WaitSet<iceoryx2::prelude::ipc::Service>>,
 }
@@ -69,14 +71,39 @@ impl<'a> Executor<'a> {
         Self::default()
     }
 
+    /// An executor whose callbacks run under WCET guards ([`crate::rt`]): each run is
+    /// timed against the callback's budget (by topic, service or timer name), overruns are
+    /// counted and logged.
+    #[must_use]
+    pub fn with_wcet(wcet: crate::rt::Wcet) -> Self {
+        Self {
+            wcet: Some(wcet),
+            ..Self::default()
+        }
+    }
+
     /// Calls `callback` every `period` (first call one period from now). A timer that falls
-    /// behind runs once and is rescheduled from now, never in a burst.
+    /// behind runs once and is rescheduled from now, never in a burst. Its WCET name is
+    /// `timer<N>` (N counts timers from 0); [`named_timer`](Self::named_timer) names it.
     pub fn timer(&mut self, period: Duration, callback: impl FnMut() + 'a) {
+        let name = format!("timer{}", self.timers.len());
+        self.named_timer(&name, period, callback);
+    }
+
+    /// As [`timer`](Self::timer), with a name for its WCET budget and metrics.
+    pub fn named_timer(&mut self, name: &str, period: Duration, mut callback: impl FnMut() + 'a) {
         let period = period.max(Duration::from_micros(1));
+        let callback: Box<dyn FnMut() + 'a> = match &self.wcet {
+            Some(wcet) => {
+                let mut guard = wcet.guard(name);
+                Box::new(move || guard.run(&mut callback))
+            }
+            None => Box::new(callback),
+        };
         self.timers.push(Timer {
             period,
             next: Instant::now() + period,
-            callback: Box::new(callback),
+            callback,
         });
     }
 
@@ -84,11 +111,16 @@ impl<'a> Executor<'a> {
     pub fn subscription<M, S>(
         &mut self,
         subscriber: Subscriber<M, S>,
-        callback: impl FnMut(Sample<M, S::Frame>) + 'a,
+        mut callback: impl FnMut(Sample<M, S::Frame>) + 'a,
     ) where
         M: MeshMessage + 'a,
         S: FrameSubscriber + 'a,
     {
+        let mut guard = self.wcet.as_ref().map(|w| w.guard(subscriber.topic()));
+        let callback = move |sample| match &mut guard {
+            Some(guard) => guard.run(|| callback(sample)),
+            None => callback(sample),
+        };
         self.entities.push(Box::new(Subscription {
             subscriber,
             callback,
@@ -108,6 +140,12 @@ impl<'a> Executor<'a> {
         S::Response: MeshMessage,
         T: Transport + 'a,
     {
+        let mut handler = handler;
+        let mut guard = self.wcet.as_ref().map(|w| w.guard(server.name()));
+        let handler = move |request: &Sample<S::Request, _>| match &mut guard {
+            Some(guard) => guard.run(|| handler(request)),
+            None => handler(request),
+        };
         self.entities.push(Box::new(Served { server, handler }));
     }
 

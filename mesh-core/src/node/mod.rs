@@ -122,6 +122,30 @@ impl<T: Transport> Node<T> {
         &self.metrics
     }
 
+    /// Registers everything this node counts: its data path ([`NodeMetrics`]) and its
+    /// security rejections (`omnimesh_security_rejected_total{reason}`), under the labels
+    /// `node` (fully qualified name) and `did`.
+    pub fn register_metrics(&self, registry: &mut prometheus_client::registry::Registry) {
+        let fqn = names::resolve("~", &self.namespace, &self.name).unwrap_or_default();
+        let sub = registry.sub_registry_with_labels(
+            [
+                (
+                    std::borrow::Cow::Borrowed("node"),
+                    std::borrow::Cow::Owned(fqn),
+                ),
+                (
+                    std::borrow::Cow::Borrowed("did"),
+                    std::borrow::Cow::Owned(self.did().to_string()),
+                ),
+            ]
+            .into_iter(),
+        );
+        self.metrics.register(sub);
+        sub.register_collector(Box::new(crate::obs::RejectCollector(
+            self.policy.counters(),
+        )));
+    }
+
     /// Resolves a topic name the ROS 2 way (absolute, relative to the namespace, `~` private).
     pub fn resolve(&self, topic: &str) -> Result<String, names::NameError> {
         names::resolve(topic, &self.namespace, &self.name)

@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 /// | `development` | verified when present; unsigned envelopes accepted through a logged, counted path | accepted (any valid key) | not checked |
 /// | `lightweight` | required | rejected | not checked |
 /// | `production` | required | rejected | required (signed by the fleet authority, unexpired, unrevoked) |
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum SecurityMode {
     /// For a developer's machine: says so loudly.
@@ -22,7 +24,7 @@ pub enum SecurityMode {
 }
 
 /// The `[security]` section of the node configuration.
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct SecurityConfig {
     /// Mode (default `production`).

@@ -78,7 +78,17 @@ pub struct StoreStats {
 }
 
 /// How a store commits (`[store]` in `omni-mesh.toml`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    serde::Deserialize,
+    serde::Serialize,
+    schemars::JsonSchema,
+)]
 #[serde(default, deny_unknown_fields)]
 pub struct StoreOptions {
     /// Every commit also saves redb's allocator state and uses a two-phase commit (two
