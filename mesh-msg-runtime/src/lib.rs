@@ -8,6 +8,7 @@
 //! - bounds errors for `string<=N` and `T[<=N]` ([`BoundsError`]),
 //! - RIHS01 type hashes ([`TypeHash`]),
 //! - the UTF-16 `wstring` type ([`WString`]),
+//! - dynamic values for tools ([`value`]),
 //! - a re-export of `rkyv`, which generated types derive for zero-copy access.
 //!
 //! ```
@@ -27,6 +28,7 @@ pub mod cdr;
 pub mod hash;
 mod sample;
 mod traits;
+pub mod value;
 mod wstring;
 
 pub use bounds::{BoundsError, BoundsViolation};

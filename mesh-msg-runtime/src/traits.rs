@@ -4,7 +4,16 @@ use crate::cdr::{Cdr, CdrDecodeError, CdrEncodeError, CdrReader, CdrWriter};
 use crate::{BoundsError, TypeHash};
 
 /// A generated message type (`pkg/msg/T`, and the structs generated for services and actions).
-pub trait Message: Sized + Default + Clone + PartialEq + std::fmt::Debug + Cdr {
+pub trait Message:
+    Sized
+    + Default
+    + Clone
+    + PartialEq
+    + std::fmt::Debug
+    + Cdr
+    + crate::value::ToValue
+    + crate::value::FromValue
+{
     /// Fully qualified interface name, e.g. `std_msgs/msg/String`.
     const TYPE_NAME: &'static str;
     /// RIHS01 hash of the type description, identical to ROS 2's.

@@ -42,6 +42,8 @@
 
 pub use mesh_msg_runtime as rt;
 
+pub mod dynamic;
+
 /// Directory holding this crate's interface packages (`<pkg>/msg/*.msg` ...), for build
 /// scripts of other crates that reference these types (pass it to
 /// `mesh_codegen::Generator::root` together with `extern_package`).

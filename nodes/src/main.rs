@@ -1,10 +1,15 @@
-//! `omni-mesh`: the OMNI-MESH command line. Today: key management (`keys new`, `keys show`).
+//! `omni-mesh`: the OMNI-MESH command line: keys, the host daemon, launch files, configuration,
+//! stores, and inspection of a running fleet (`topic`, `node`, `service`, `doctor`).
 
 mod config_cmd;
 mod daemon_cmd;
+mod doctor;
+mod graph_cmd;
 mod keys;
 mod launch_cmd;
 mod store_cmd;
+mod tool;
+mod topic_cmd;
 
 use std::process::ExitCode;
 
@@ -19,6 +24,8 @@ use clap::{Parser, Subcommand};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    #[command(flatten)]
+    tool: tool::ToolArgs,
 }
 
 #[derive(Subcommand)]
@@ -38,6 +45,17 @@ enum Command {
     /// Persistent state of a node: `omni-mesh store stats FILE`.
     #[command(subcommand)]
     Store(store_cmd::StoreCommand),
+    /// Topics of this host: `list`, `info`, `echo` (YAML or JSON), `hz`, `bw`, `pub`.
+    #[command(subcommand)]
+    Topic(topic_cmd::TopicCommand),
+    /// Nodes of this host: `list`, `info NAME`.
+    #[command(subcommand)]
+    Node(graph_cmd::NodeCommand),
+    /// Services of this host: `list`.
+    #[command(subcommand)]
+    Service(graph_cmd::ServiceCommand),
+    /// Check this machine: shared memory, ports, keys, clock, configuration.
+    Doctor(doctor::DoctorArgs),
 }
 
 fn main() -> ExitCode {
@@ -48,6 +66,10 @@ fn main() -> ExitCode {
         Command::Store(cmd) => store_cmd::run(cmd),
         Command::Launch(args) => launch_cmd::run(args),
         Command::Config(cmd) => config_cmd::run(cmd),
+        Command::Topic(cmd) => topic_cmd::run(cmd, &cli.tool),
+        Command::Node(cmd) => graph_cmd::run_node(cmd, &cli.tool),
+        Command::Service(cmd) => graph_cmd::run_service(cmd, &cli.tool),
+        Command::Doctor(args) => doctor::run(&args, &cli.tool),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

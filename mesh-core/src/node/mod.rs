@@ -12,6 +12,7 @@ pub mod names;
 mod pool;
 mod publisher;
 mod pubsub;
+mod raw;
 mod service;
 mod threaded;
 
@@ -28,6 +29,7 @@ pub use pubsub::{
     ArchiveSink, FrameBuf, Incoming, MeshMessage, NodeError, PublishError, Publisher, ReceiveError,
     Sample, Subscriber,
 };
+pub use raw::{RawPublisher, RawSample, RawSubscriber};
 pub use service::{CallError, ServeError, ServiceClient, ServiceServer};
 pub use threaded::{RunningExecutor, ThreadedError, ThreadedExecutor};
 
@@ -46,6 +48,7 @@ pub struct Node<T> {
     transport: T,
     lossless: bool,
     stall_deadline: std::time::Duration,
+    max_ports: usize,
     metrics: Arc<NodeMetrics>,
     /// Service clients created so far (each gets its own epoch).
     clients: std::sync::atomic::AtomicU64,
@@ -66,6 +69,7 @@ pub struct NodeBuilder<T> {
     trust: TrustStore,
     lossless: bool,
     stall_deadline: std::time::Duration,
+    max_ports: usize,
     store: Option<Arc<crate::store::Store>>,
 }
 
@@ -82,6 +86,7 @@ impl<T: Transport> Node<T> {
             trust: TrustStore::new(),
             lossless: false,
             stall_deadline: std::time::Duration::from_secs(1),
+            max_ports: 8,
             store: None,
         }
     }
@@ -114,6 +119,12 @@ impl<T: Transport> Node<T> {
     #[must_use]
     pub fn policy(&self) -> &SecurityPolicy {
         &self.policy
+    }
+
+    /// The node's transport (tools scan the host through it).
+    #[must_use]
+    pub fn transport(&self) -> &T {
+        &self.transport
     }
 
     /// The node's metric families; register them with `metrics().register(&mut registry)`.
@@ -209,6 +220,15 @@ impl<T: Transport> NodeBuilder<T> {
         self
     }
 
+    /// Shared memory: the publishers and the subscribers (each) a topic this node creates
+    /// admits (default 8). The first endpoint of a topic sets it; every node of a fleet
+    /// should use the same value (a topic with more publishers, such as a fleet-wide
+    /// heartbeat, needs a larger one). Shared memory per publisher grows with it.
+    pub fn max_ports(mut self, ports: usize) -> Self {
+        self.max_ports = ports.max(1);
+        self
+    }
+
     /// Lossless channels: the longest one publish waits for a full subscriber queue
     /// (default 1 s).
     pub fn stall_deadline(mut self, deadline: std::time::Duration) -> Self {
@@ -243,6 +263,7 @@ impl<T: Transport> NodeBuilder<T> {
             transport: self.transport,
             lossless: self.lossless,
             stall_deadline: self.stall_deadline,
+            max_ports: self.max_ports,
             metrics: Arc::default(),
             clients: std::sync::atomic::AtomicU64::new(0),
             store: self.store,

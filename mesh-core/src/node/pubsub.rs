@@ -98,7 +98,8 @@ fn boxed<E: std::error::Error + Send + Sync + 'static>(
     Box::new(e)
 }
 
-/// Channel settings for a topic with `qos`: frames up to `max_bytes`, up to 8 ports, a queue
+/// Channel settings for a topic with `qos`: frames up to `max_bytes`, up to the node's
+/// [`max_ports`](super::NodeBuilder::max_ports) publishers and subscribers, a queue
 /// as deep as the QoS history (shared memory per publisher is about
 /// `max_bytes x (depth x subscribers + history + 2)`).
 ///
@@ -107,7 +108,7 @@ fn boxed<E: std::error::Error + Send + Sync + 'static>(
 /// effort = the oldest queued message is overwritten; transient-local = the publisher keeps
 /// the last `depth` messages for late joiners. Every endpoint of a topic must agree on
 /// reliability; depth and history are minimums the first endpoint sets.
-fn spec<T>(node: &Node<T>, topic: &str, max_bytes: usize, qos: &Qos) -> ChannelSpec {
+pub(super) fn spec<T>(node: &Node<T>, topic: &str, max_bytes: usize, qos: &Qos) -> ChannelSpec {
     let depth = match qos.history {
         History::KeepLast(d) => d,
         History::KeepAll { max_messages, .. } => max_messages,
@@ -115,7 +116,7 @@ fn spec<T>(node: &Node<T>, topic: &str, max_bytes: usize, qos: &Qos) -> ChannelS
     let depth = usize::try_from(depth).unwrap_or(usize::MAX).clamp(1, 1024);
     ChannelSpec {
         queue_depth: depth,
-        max_ports: 8,
+        max_ports: node.max_ports,
         history: if qos.durability == Durability::TransientLocal {
             depth
         } else {

@@ -18,6 +18,8 @@ pub mod inproc;
 #[cfg(feature = "shm")]
 pub mod shm;
 #[cfg(feature = "shm")]
+pub mod shm_graph;
+#[cfg(feature = "shm")]
 pub mod shm_scan;
 
 use std::time::{Duration, Instant};

@@ -36,6 +36,9 @@ pub enum ShmError {
     /// The prefix cannot be an iceoryx2 file name prefix.
     #[error("invalid shared-memory prefix `{0}`")]
     InvalidPrefix(String),
+    /// The name cannot be an iceoryx2 node name.
+    #[error("invalid shared-memory node name `{0}`")]
+    InvalidNodeName(String),
     /// The iceoryx2 node could not be created.
     #[error("cannot create the shared-memory node: {0:?}")]
     Node(NodeCreationFailure),
@@ -177,6 +180,19 @@ impl ShmTransport {
     pub fn with_prefix(prefix: &str) -> Result<Self, ShmError> {
         Self::with_prefix_flavour(prefix)
     }
+
+    /// A transport whose iceoryx2 node carries `name` (a node's fully qualified name), so
+    /// `omni-mesh node list` shows it; `prefix` as for [`with_prefix`](Self::with_prefix).
+    pub fn named(prefix: Option<&str>, name: &str) -> Result<Self, ShmError> {
+        set_log_level_from_env_or(LogLevel::Error);
+        let mut config = Config::global_config().clone();
+        if let Some(prefix) = prefix {
+            config.global.prefix = FileName::new(prefix.as_bytes())
+                .map_err(|_| ShmError::InvalidPrefix(prefix.to_owned()))?;
+        }
+        let name = NodeName::new(name).map_err(|_| ShmError::InvalidNodeName(name.to_owned()))?;
+        Self::build(&config, Some(&name))
+    }
 }
 
 impl<S: Flavour> ShmTransport<S> {
@@ -199,12 +215,18 @@ impl<S: Flavour> ShmTransport<S> {
         // iceoryx2 logs warnings (e.g. "no config file loaded") to stderr; keep only errors
         // unless IOX2_LOG_LEVEL says otherwise.
         set_log_level_from_env_or(LogLevel::Error);
-        remove_dead_nodes::<S>(&config);
-        let node = NodeBuilder::new()
-            .config(&config)
-            .signal_handling_mode(SignalHandlingMode::Disabled)
-            .create::<S>()
-            .map_err(ShmError::Node)?;
+        Self::build(&config, None)
+    }
+
+    fn build(config: &Config, name: Option<&NodeName>) -> Result<Self, ShmError> {
+        remove_dead_nodes::<S>(config);
+        let mut builder = NodeBuilder::new()
+            .config(config)
+            .signal_handling_mode(SignalHandlingMode::Disabled);
+        if let Some(name) = name {
+            builder = builder.name(name);
+        }
+        let node = builder.create::<S>().map_err(ShmError::Node)?;
         Ok(Self { node })
     }
 

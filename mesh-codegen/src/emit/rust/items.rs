@@ -224,6 +224,7 @@ pub fn render_struct(ctx: &Ctx<'_>, s: &StructDef) -> String {
         );
     }
     let _ = writeln!(o, "{I}{I}{I}}})\n{I}{I}}}\n{I}}}\n");
+    o.push_str(&render_value_impls(ctx, s, &ty));
     // Message
     let schema = crate::emit::schema::schema_text(ctx.reg, &s.name);
     let checks: String = s.fields.iter().map(|f| validate_stmts(ctx, f)).collect();
@@ -258,6 +259,51 @@ pub fn render_struct(ctx: &Ctx<'_>, s: &StructDef) -> String {
         );
     }
     let _ = writeln!(o, "{I}{I}{I}}}\n{I}{I}}}\n{I}}}\n");
+    o
+}
+
+/// `ToValue` / `FromValue`: the dynamic form tools print and parse (ROS field names).
+fn render_value_impls(ctx: &Ctx<'_>, s: &StructDef, ty: &str) -> String {
+    let rt = ctx.rt();
+    let v = format!("{rt}::value");
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "{I}impl {v}::ToValue for {ty} {{\n{I}{I}fn to_value(&self) -> {v}::Value {{\n\
+         {I}{I}{I}{v}::Value::Struct(::std::vec![",
+    );
+    for f in &s.fields {
+        let _ = writeln!(
+            o,
+            "{I}{I}{I}{I}(::std::string::String::from(\"{}\"), {v}::ToValue::to_value(&self.{})),",
+            f.name,
+            ident(&f.name)
+        );
+    }
+    let _ = writeln!(o, "{I}{I}{I}])\n{I}{I}}}\n{I}}}\n");
+    let _ = writeln!(
+        o,
+        "{I}impl {v}::FromValue for {ty} {{\n{I}{I}fn from_value(value: &{v}::Value) -> \
+         ::core::result::Result<Self, {v}::ValueError> {{\n\
+         {I}{I}{I}#[allow(unused_mut)]\n{I}{I}{I}let mut out = <Self as ::core::default::Default>::default();\n\
+         {I}{I}{I}for (name, field) in value.fields(\"{}\")? {{\n{I}{I}{I}{I}match name.as_str() {{",
+        s.name
+    );
+    for f in &s.fields {
+        let _ = writeln!(
+            o,
+            "{I}{I}{I}{I}{I}\"{n}\" => out.{id} = {v}::FromValue::from_value(field).map_err(|e| e.at(\"{n}\"))?,",
+            n = f.name,
+            id = ident(&f.name)
+        );
+    }
+    let _ = writeln!(
+        o,
+        "{I}{I}{I}{I}{I}other => return ::core::result::Result::Err({v}::ValueError::new(\
+         ::std::format!(\"{} has no field `{{other}}`\"))),\n\
+         {I}{I}{I}{I}}}\n{I}{I}{I}}}\n{I}{I}{I}::core::result::Result::Ok(out)\n{I}{I}}}\n{I}}}\n",
+        s.name
+    );
     o
 }
 
