@@ -39,6 +39,8 @@ pub struct DynType {
     pub encode: fn(&Value) -> Result<Vec<u8>, String>,
     /// The default value of the type (every field, for templates).
     pub default: fn() -> Value,
+    /// A deterministic sample value with every field set (for tests).
+    pub sample: fn(u64) -> Value,
 }
 
 fn decode<T>(bytes: &[u8]) -> Result<Value, String>
@@ -69,6 +71,10 @@ fn default<T: Message>() -> Value {
     T::default().to_value()
 }
 
+fn sample<T: Message + mesh_msg_runtime::Sample>(seed: u64) -> Value {
+    T::sample(seed).to_value()
+}
+
 macro_rules! entry {
     ($t:path) => {
         DynType {
@@ -78,6 +84,7 @@ macro_rules! entry {
             decode: decode::<$t>,
             encode: encode::<$t>,
             default: default::<$t>,
+            sample: sample::<$t>,
         }
     };
 }

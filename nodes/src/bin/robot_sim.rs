@@ -54,7 +54,6 @@ impl Robot {
             state,
             progress,
             message: message.to_owned(),
-            ..TaskStatus::default()
         }
     }
 
