@@ -70,6 +70,12 @@ pub struct DaemonArgs {
     /// network.transport, default tcp].
     #[arg(long, value_enum)]
     transport: Option<Transport>,
+    /// Serve this host's `/metrics`, `/healthz` and `/readyz` here [config: obs.metrics].
+    #[arg(long)]
+    metrics: Option<SocketAddr>,
+    /// Log format: text or json [config: obs.log_format].
+    #[arg(long, value_parser = ["text", "json"])]
+    log_format: Option<String>,
 }
 
 /// `--transport` values.
@@ -81,15 +87,20 @@ enum Transport {
 
 /// Runs the daemon until a signal stops it.
 pub fn run(args: DaemonArgs) -> anyhow::Result<()> {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("OMNI_MESH_LOG")
-                .unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        // Colour only for a terminal: log files stay plain text.
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .try_init();
+    let file = match &args.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            Config::from_toml_and_env(&text).with_context(|| format!("in {}", path.display()))?
+        }
+        None => Config::from_toml_and_env("").context("in the OMNI_MESH_* environment")?,
+    };
+    let format = match args.log_format.as_deref() {
+        Some("json") => mesh_core::config::LogFormat::Json,
+        Some(_) => mesh_core::config::LogFormat::Text,
+        None => file.obs.log_format,
+    };
+    omni_mesh_nodes::runtime::init_logging(format);
     let key = match &args.key {
         Some(path) => load_key_file(path).context("loading the daemon key")?,
         None => {
@@ -97,14 +108,7 @@ pub fn run(args: DaemonArgs) -> anyhow::Result<()> {
             NodeKey::generate()
         }
     };
-    let file = match &args.config {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("reading {}", path.display()))?;
-            Config::from_toml(&text).with_context(|| format!("in {}", path.display()))?
-        }
-        None => Config::default(),
-    };
+    let metrics = args.metrics.or(file.obs.metrics);
     let (security, network) = (file.security, file.network);
     let mut trust = TrustStore::new();
     trust.add_publisher(key.public());
@@ -159,6 +163,21 @@ pub fn run(args: DaemonArgs) -> anyhow::Result<()> {
     let did = key.did();
     let daemon = Daemon::start(config, Arc::new(key), SecurityPolicy::new(security, trust))
         .context("starting the daemon")?;
+    let health = mesh_core::obs::Health::new();
+    let _endpoint = match metrics {
+        Some(addr) => {
+            let mut registry = prometheus_client::registry::Registry::default();
+            daemon.register_metrics(&mut registry);
+            let server = mesh_core::obs::ObsServer::start(addr, registry, health.clone())?;
+            tracing::info!(
+                "metrics on http://{}/metrics (health: /healthz, /readyz)",
+                server.local_addr()
+            );
+            Some(server)
+        }
+        None => None,
+    };
+    health.set_ready();
     let stop = daemon.stop_flag();
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(signal, Arc::clone(&stop))
@@ -169,7 +188,9 @@ pub fn run(args: DaemonArgs) -> anyhow::Result<()> {
         daemon.gossip_addr(),
         daemon.link_addr()
     );
-    daemon.wait().context("the daemon stopped on an error")?;
+    let result = daemon.wait();
+    health.set_draining();
+    result.context("the daemon stopped on an error")?;
     eprintln!("omni-mesh daemon: stopped");
     Ok(())
 }

@@ -25,6 +25,23 @@ pub enum NodeCommand {
 pub enum ServiceCommand {
     /// List the services offered on this host, with the nodes that serve them.
     List,
+    /// Call a service with a request given as JSON and print the reply, e.g.
+    /// `omni-mesh service call /robot_0/assign_task omni_msgs/srv/AssignTask '{"robot_id": "robot_0"}'`.
+    Call {
+        /// Service name.
+        name: String,
+        /// Service type (`pkg/srv/Type`).
+        type_name: String,
+        /// The request as JSON; missing fields keep their defaults.
+        #[arg(default_value = "{}")]
+        request: String,
+        /// How long to wait for the reply, seconds.
+        #[arg(long, default_value_t = 2.0)]
+        timeout_s: f64,
+        /// Print the reply as JSON instead of YAML.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn plain(list: &[String]) -> Vec<&str> {
@@ -91,6 +108,13 @@ pub fn run_service(cmd: ServiceCommand, tool: &ToolArgs) -> anyhow::Result<()> {
     let node = tool.node()?;
     let graph = node.transport().graph().context("reading the node graph")?;
     match cmd {
+        ServiceCommand::Call {
+            name,
+            type_name,
+            request,
+            timeout_s,
+            json,
+        } => call(&node, &name, &type_name, &request, timeout_s, json),
         ServiceCommand::List => {
             let mut services: Vec<(String, Vec<String>)> = Vec::new();
             for n in graph.nodes.iter().filter(|n| visible(n)) {
@@ -113,4 +137,57 @@ pub fn run_service(cmd: ServiceCommand, tool: &ToolArgs) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+fn call(
+    node: &mesh_core::node::Node<mesh_core::transport::shm::ShmTransport>,
+    service: &str,
+    type_name: &str,
+    request: &str,
+    timeout_s: f64,
+    json: bool,
+) -> anyhow::Result<()> {
+    use std::time::{Duration, Instant};
+
+    let service = node.resolve(service)?;
+    let part = |suffix: &str| {
+        omni_msgs::dynamic::by_name(&format!("{type_name}_{suffix}")).with_context(|| {
+            format!("unknown service type {type_name} (expected pkg/srv/Type, e.g. std_srvs/srv/Trigger)")
+        })
+    };
+    let (req_t, resp_t) = (part("Request")?, part("Response")?);
+    let value: serde_json::Value = serde_json::from_str(request)
+        .with_context(|| format!("the request is not JSON: {request}"))?;
+    let archive = (req_t.encode)(&crate::topic_cmd::from_json(&value))
+        .map_err(|e| anyhow::anyhow!("not a valid {}: {e}", req_t.name))?;
+    let request_topic = format!("{service}/_request");
+    let Some(channel) = crate::tool::find_channel(node, &request_topic)? else {
+        bail!("no service {service} on this host (see `omni-mesh service list`)");
+    };
+    // Subscribe to our reply topic before the request goes out.
+    let reply = mesh_core::node::service_reply_topic(&service, &node.did(), node.epoch());
+    let spec = node.channel_spec(&reply, 64 << 10, &node.default_qos())?;
+    let mut replies = node.raw_subscriber(&spec)?;
+    let mut requests = node.raw_publisher(&channel.spec, req_t.hash)?;
+    std::thread::sleep(Duration::from_millis(100));
+    requests.update()?;
+    requests.publish_archive(&archive)?;
+    let deadline = Instant::now() + Duration::from_secs_f64(timeout_s.max(0.0));
+    while let Some(sample) =
+        replies.recv_timeout(deadline.saturating_duration_since(Instant::now()))?
+    {
+        if sample.sequence != 1 || sample.type_hash != resp_t.hash {
+            continue;
+        }
+        let value = (resp_t.decode)(&sample.payload).map_err(|e| anyhow::anyhow!(e))?;
+        let sender = sample.sender().map(|d| d.to_string()).unwrap_or_default();
+        if json {
+            println!("{}", value.to_json());
+        } else {
+            println!("# {} from {sender}", resp_t.name);
+            print!("{}", value.to_yaml(16));
+        }
+        return Ok(());
+    }
+    bail!("no reply from {service} within {timeout_s} s")
 }

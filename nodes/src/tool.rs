@@ -49,8 +49,11 @@ impl ToolArgs {
         }
         let transport = ShmTransport::named(self.shm_prefix.as_deref(), TOOL_NODE)
             .context("opening shared memory")?;
+        // Channels a tool creates (a reply topic, a new topic) admit as many ports as the
+        // reference nodes' (a channel's first endpoint fixes it).
         Ok(Node::builder(TOOL_NODE, transport)
             .config(&config)
+            .max_ports(omni_mesh_nodes::runtime::FLEET_PORTS)
             .build()?)
     }
 }

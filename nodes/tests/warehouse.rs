@@ -168,6 +168,25 @@ fn warehouse_runs_is_observable_and_stops_cleanly() {
         (5.0..=15.0).contains(&last),
         "robot state runs at 10 Hz, hz says {last}: {hz_out}"
     );
+    let call = tool(&[
+        "service",
+        "call",
+        "/robot_0/assign_task",
+        "omni_msgs/srv/AssignTask",
+        "{}",
+        "--json",
+    ]);
+    let reply: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&call.stdout).trim())
+            .unwrap_or_else(|e| panic!("service call: {e}: {call:?}"));
+    assert_eq!(
+        reply["accepted"], false,
+        "a task without waypoints is refused: {reply}"
+    );
+    assert!(
+        !reply["reason"].as_str().unwrap_or_default().is_empty(),
+        "{reply}"
+    );
     let nodes = tool(&["node", "list"]);
     let nodes_out = String::from_utf8_lossy(&nodes.stdout);
     for name in [

@@ -126,6 +126,7 @@ pub enum DaemonError {
 pub struct Daemon {
     stop: Arc<AtomicBool>,
     router: Arc<Mutex<Router>>,
+    policy: Arc<SecurityPolicy>,
     shm: Option<std::thread::JoinHandle<Result<(), DaemonError>>>,
     net: Option<std::thread::JoinHandle<Result<(), DaemonError>>>,
     gossip: SocketAddr,
@@ -162,7 +163,7 @@ impl Daemon {
         let (net, gossip, listen) = net_side::spawn(net_side::NetSide {
             config,
             key,
-            policy,
+            policy: Arc::clone(&policy),
             router: Arc::clone(&router),
             outbound: from_shm,
             inbound: to_shm,
@@ -172,6 +173,7 @@ impl Daemon {
         Ok(Self {
             stop,
             router,
+            policy,
             shm: Some(shm),
             net: Some(net),
             gossip,
@@ -198,6 +200,17 @@ impl Daemon {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .stats()
+    }
+
+    /// Registers the host's metrics: router counters (`omnimesh_router_frames_total`) and
+    /// security rejections (`omnimesh_security_rejected_total`).
+    pub fn register_metrics(&self, registry: &mut prometheus_client::registry::Registry) {
+        registry.register_collector(Box::new(crate::obs::RouterCollector(Arc::clone(
+            &self.router,
+        ))));
+        registry.register_collector(Box::new(crate::obs::RejectCollector(
+            self.policy.counters(),
+        )));
     }
 
     /// A flag that stops the daemon when set (for signal handlers).

@@ -30,6 +30,7 @@ pub use pubsub::{
     Sample, Subscriber,
 };
 pub use raw::{RawPublisher, RawSample, RawSubscriber};
+pub use service::reply_topic as service_reply_topic;
 pub use service::{CallError, ServeError, ServiceClient, ServiceServer};
 pub use threaded::{RunningExecutor, ThreadedError, ThreadedExecutor};
 

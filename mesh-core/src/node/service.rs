@@ -51,7 +51,10 @@ pub enum ServeError {
     Publish(#[from] PublishError),
 }
 
-fn reply_topic(service: &str, client: &Did, epoch: u64) -> String {
+/// The topic a client (`client`'s key, the client's `epoch`) receives the replies of
+/// `service` on; type-erased clients (`omni-mesh service call`) use it.
+#[must_use]
+pub fn reply_topic(service: &str, client: &Did, epoch: u64) -> String {
     let key = client.public_key().to_bytes();
     let hex: String = key[..8].iter().map(|b| format!("{b:02x}")).collect();
     format!("{service}/_reply/c{hex}_{epoch}")

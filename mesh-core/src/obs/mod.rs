@@ -18,9 +18,11 @@
 //! ```
 
 mod health;
+mod router;
 mod security;
 mod server;
 
 pub use health::{Health, HealthState};
+pub use router::RouterCollector;
 pub use security::RejectCollector;
 pub use server::{get, ObsError, ObsServer};

@@ -70,8 +70,15 @@ fn main() -> anyhow::Result<()> {
         .build()?;
     let mut sub = node.subscriber::<StringMsg>(&args.topic, 4096)?;
     let started = Instant::now();
+    // Ctrl-C or SIGTERM ends the loop; the subscriber is dropped and the process exits 0.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(signal, std::sync::Arc::clone(&stop))?;
+    }
     let mut received = 0;
-    while args.count == 0 || received < args.count {
+    while (args.count == 0 || received < args.count)
+        && !stop.load(std::sync::atomic::Ordering::Relaxed)
+    {
         if args.timeout_s > 0 && started.elapsed() > Duration::from_secs(args.timeout_s) {
             anyhow::bail!("timed out after {received} messages");
         }

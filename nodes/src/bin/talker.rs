@@ -58,8 +58,13 @@ fn main() -> anyhow::Result<()> {
     // Give listeners that are already running a moment to connect.
     std::thread::sleep(Duration::from_millis(args.start_delay_ms));
     publisher.update()?;
+    // Ctrl-C or SIGTERM ends the loop; the publisher is dropped and the process exits 0.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(signal, std::sync::Arc::clone(&stop))?;
+    }
     let mut n = 0;
-    while args.count == 0 || n < args.count {
+    while (args.count == 0 || n < args.count) && !stop.load(std::sync::atomic::Ordering::Relaxed) {
         n += 1;
         let msg = StringMsg {
             data: format!("hello {n}"),
