@@ -12,7 +12,7 @@ use mesh_codegen::{Generator, LoadError};
 #[command(
     name = "mesh-codegen",
     version,
-    about = "ROS 2 interface files to Rust, CDR and JSON Schema"
+    about = "ROS 2 interface files to Rust, CDR, JSON Schema and Python"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -44,6 +44,16 @@ enum Command {
         /// Take a package from an existing Rust path instead of generating it: `pkg=::path`.
         #[arg(long = "extern", value_name = "PKG=PATH")]
         externs: Vec<String>,
+    },
+    /// Write Python message classes (one module per package, dataclasses) into a directory,
+    /// for the `omnimesh` Python package (`omnimesh/msg/`) or your own packages.
+    Python {
+        /// Package roots.
+        #[arg(required = true)]
+        roots: Vec<PathBuf>,
+        /// Output directory.
+        #[arg(long)]
+        out: PathBuf,
     },
     /// Write one `pkg/kind/Type.schema.json` per struct type into a directory.
     Schema {
@@ -114,6 +124,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Err(e) => Err(e.into()),
             }
         }
+        Command::Python { roots, out } => match generator(&roots).load() {
+            Ok(reg) => {
+                mesh_codegen::emit::python::write_tree(&reg, &out)?;
+                eprintln!("wrote {} packages to {}", reg.packages.len(), out.display());
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(e) => Ok(report(&e)),
+        },
         Command::Schema { roots, out } => match generator(&roots).load() {
             Ok(reg) => {
                 for name in reg.structs.keys() {

@@ -242,6 +242,26 @@ impl<P: FramePublisher> RawPublisher<P> {
         Ok(())
     }
 
+    /// As [`publish_archive`](Self::publish_archive) with sequence number `sequence` (a
+    /// service reply carries its request's); later messages continue after it.
+    ///
+    /// # Errors
+    /// As [`publish_archive`](Self::publish_archive).
+    pub fn publish_archive_as(
+        &mut self,
+        archive: &[u8],
+        sequence: u64,
+    ) -> Result<(), PublishError> {
+        self.next = sequence;
+        self.publish_archive(archive)
+    }
+
+    /// The sequence number the next message will carry.
+    #[must_use]
+    pub fn next_sequence(&self) -> u64 {
+        self.next
+    }
+
     /// Serves late joiners; call periodically while idle.
     ///
     /// # Errors

@@ -184,6 +184,14 @@ impl ShmTransport {
     /// A transport whose iceoryx2 node carries `name` (a node's fully qualified name), so
     /// `omni-mesh node list` shows it; `prefix` as for [`with_prefix`](Self::with_prefix).
     pub fn named(prefix: Option<&str>, name: &str) -> Result<Self, ShmError> {
+        Self::named_flavour(prefix, name)
+    }
+}
+
+impl<S: Flavour> ShmTransport<S> {
+    /// As [`ShmTransport::named`], of flavour `S` (the Python bindings use [`ThreadSafe`]
+    /// ports, which can wait with the GIL released).
+    pub fn named_flavour(prefix: Option<&str>, name: &str) -> Result<Self, ShmError> {
         set_log_level_from_env_or(LogLevel::Error);
         let mut config = Config::global_config().clone();
         if let Some(prefix) = prefix {
@@ -544,10 +552,12 @@ impl<S: Flavour> FrameSubscriber for ShmSubscriber<S> {
         if self.subscriber.has_samples().unwrap_or(false) {
             return Ok(());
         }
-        self.listener
-            .timed_wait(|_| {}, timeout)
-            .map_err(ShmError::Wait)?;
-        Ok(())
+        match self.listener.timed_wait(|_| {}, timeout) {
+            // A signal (Ctrl-C, SIGTERM) cut the wait short: not a failure; the caller
+            // looks at its stop flag or the interpreter's signals and waits again.
+            Ok(_) | Err(ListenerWaitError::InterruptSignal) => Ok(()),
+            Err(e) => Err(ShmError::Wait(e)),
+        }
     }
 
     fn wake_source(&self) -> Option<&dyn WakeSource> {

@@ -105,7 +105,16 @@ fn sigkilled_publisher_restarts_with_a_new_epoch_without_duplicates() {
     let sub = peer(&["sub", &p, "/sys/kill", "1", "1:2:20", "60000"]);
     std::thread::sleep(Duration::from_millis(300));
     let mut doomed = peer(&["pub", &p, "/sys/kill", "1", "1", "100000", "65536", "2000"]);
-    std::thread::sleep(Duration::from_millis(800));
+    // Kill it mid-stream: after its first frame (however long a loaded machine takes to
+    // start it), plus a few hundred more.
+    let mut first = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(doomed.stdout.as_mut().expect("piped")),
+        &mut first,
+    )
+    .expect("publisher output");
+    assert_eq!(first.trim(), "first frame sent");
+    std::thread::sleep(Duration::from_millis(500));
     doomed.kill().expect("SIGKILL the publisher");
     let _ = doomed.wait();
     let restarted = peer(&["pub", &p, "/sys/kill", "1", "2", "20", "65536"]);

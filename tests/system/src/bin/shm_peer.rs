@@ -77,6 +77,11 @@ fn publish(args: &[String]) -> Result<String, String> {
         publisher
             .send_signed_in_place(&key, fields, size, &mut |p| p.fill(sequence as u8))
             .map_err(|e| e.to_string())?;
+        if sequence == 1 {
+            // Tests that kill a publisher mid-stream wait for this line first.
+            println!("first frame sent");
+            let _ = std::io::Write::flush(&mut std::io::stdout());
+        }
         if delay_us > 0 {
             std::thread::sleep(Duration::from_micros(delay_us));
         }
