@@ -92,7 +92,7 @@ pub enum ReceiveError {
     Transport(Box<dyn std::error::Error + Send + Sync>),
 }
 
-fn boxed<E: std::error::Error + Send + Sync + 'static>(
+pub(super) fn boxed<E: std::error::Error + Send + Sync + 'static>(
     e: E,
 ) -> Box<dyn std::error::Error + Send + Sync> {
     Box::new(e)

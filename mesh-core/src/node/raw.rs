@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::pubsub::{NodeError, PublishError, ReceiveError};
+use super::pubsub::{boxed, NodeError, PublishError, ReceiveError};
 use super::{now_ns, Node};
 use crate::delivery::Qos;
 use crate::envelope::{
@@ -16,12 +16,6 @@ use crate::envelope::{
 use crate::identity::{Did, NodeKey, PublicKey};
 use crate::security::{attest, PeerId, Receiver, Route, SecurityPolicy};
 use crate::transport::{ChannelSpec, FramePublisher, FrameSubscriber, Transport};
-
-fn boxed<E: std::error::Error + Send + Sync + 'static>(
-    e: E,
-) -> Box<dyn std::error::Error + Send + Sync> {
-    Box::new(e)
-}
 
 /// A verified envelope of some type.
 #[derive(Debug, Clone)]

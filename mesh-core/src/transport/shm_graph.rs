@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 
 use iceoryx2::node::NodeView as _;
 use iceoryx2::prelude::*;
-use iceoryx2::service::static_config::messaging_pattern::MessagingPattern as Pattern;
 
 use super::shm::{Flavour, ShmError, ShmTransport};
 
@@ -76,34 +75,8 @@ impl<S: Flavour> ShmTransport<S> {
             CallbackProgression::Continue
         })
         .map_err(|e| ShmError::Scan(format!("{e:?}")))?;
-        let mut services = Vec::new();
-        S::list(self.node.config(), |details| {
-            let name = details.static_details.name().to_string();
-            if matches!(
-                details.static_details.messaging_pattern(),
-                Pattern::PublishSubscribe(_)
-            ) {
-                services.push(name);
-            }
-            CallbackProgression::Continue
-        })
-        .map_err(|e| ShmError::Scan(format!("{e:?}")))?;
-        for service in services {
-            let Some(topic) = service
-                .strip_prefix("omni-mesh")
-                .and_then(|n| n.strip_suffix("/data"))
-            else {
-                continue;
-            };
-            let Ok(name) = ServiceName::new(&service) else {
-                continue;
-            };
-            let Ok(factory) = self
-                .node
-                .service_builder(&name)
-                .publish_subscribe::<[u8]>()
-                .open()
-            else {
+        for (service, topic) in self.data_services()? {
+            let Some(factory) = self.open_existing(&service) else {
                 continue;
             };
             let dynamic = factory.dynamic_config();

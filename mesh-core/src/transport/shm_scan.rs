@@ -47,40 +47,14 @@ impl<S: Flavour> ShmTransport<S> {
     /// # Errors
     /// [`ShmError::Scan`] when the services cannot be listed.
     pub fn scan_excluding(&self, others: &[ShmNodeId]) -> Result<Vec<LocalChannel>, ShmError> {
-        let mut topics = Vec::new();
-        S::list(self.node.config(), |details| {
-            let name = details.static_details.name().to_string();
-            let is_pubsub = matches!(
-                details.static_details.messaging_pattern(),
-                Pattern::PublishSubscribe(_)
-            );
-            if let (true, Some(topic)) = (
-                is_pubsub,
-                name.strip_prefix("omni-mesh")
-                    .and_then(|n| n.strip_suffix("/data")),
-            ) {
-                topics.push((name.clone(), topic.to_owned()));
-            }
-            CallbackProgression::Continue
-        })
-        .map_err(|e| ShmError::Scan(format!("{e:?}")))?;
+        let topics = self.data_services()?;
         let me = *self.node.id();
         let mine = |id: &iceoryx2::identifiers::UniqueNodeId| {
             *id == me || others.iter().any(|o| o.0 == *id)
         };
         let mut channels = Vec::new();
         for (service, topic) in topics {
-            let Ok(name) = ServiceName::new(&service) else {
-                continue;
-            };
-            // Opening without requirements accepts the channel's own settings; a channel that
-            // vanished since the listing is skipped.
-            let Ok(factory) = self
-                .node
-                .service_builder(&name)
-                .publish_subscribe::<[u8]>()
-                .open()
-            else {
+            let Some(factory) = self.open_existing(&service) else {
                 continue;
             };
             let config = factory.static_config();
@@ -115,5 +89,41 @@ impl<S: Flavour> ShmTransport<S> {
         }
         channels.sort_by(|a, b| a.spec.topic.cmp(&b.spec.topic));
         Ok(channels)
+    }
+
+    /// `(iceoryx2 service name, topic)` of every OMNI-MESH data channel of this prefix.
+    pub(super) fn data_services(&self) -> Result<Vec<(String, String)>, ShmError> {
+        let mut topics = Vec::new();
+        S::list(self.node.config(), |details| {
+            let name = details.static_details.name().to_string();
+            let is_pubsub = matches!(
+                details.static_details.messaging_pattern(),
+                Pattern::PublishSubscribe(_)
+            );
+            if let (true, Some(topic)) = (
+                is_pubsub,
+                name.strip_prefix("omni-mesh")
+                    .and_then(|n| n.strip_suffix("/data")),
+            ) {
+                topics.push((name.clone(), topic.to_owned()));
+            }
+            CallbackProgression::Continue
+        })
+        .map_err(|e| ShmError::Scan(format!("{e:?}")))?;
+        Ok(topics)
+    }
+
+    /// Opens an existing channel with whatever settings it has (`None` when it vanished
+    /// since it was listed).
+    pub(super) fn open_existing(
+        &self,
+        service: &str,
+    ) -> Option<iceoryx2::service::port_factory::publish_subscribe::PortFactory<S, [u8], ()>> {
+        let name = ServiceName::new(service).ok()?;
+        self.node
+            .service_builder(&name)
+            .publish_subscribe::<[u8]>()
+            .open()
+            .ok()
     }
 }
