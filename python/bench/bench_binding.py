@@ -1,7 +1,8 @@
 """Python binding bench, next to the Rust reference in the same run.
 
 Measures, for a 64-byte std_msgs/String over shared memory:
-- same thread, one node: publish then receive, N times, through
+- same thread, one node: publish then receive, N times (lightweight security: every
+  signature checked, as in the Rust reference), through
   (a) the full Python API (dataclass -> plain values -> native encode -> publish; receive ->
       native decode -> dataclass),
   (b) the archive path (`publish_archive` / `recv_archive`: the native calls alone);
@@ -33,7 +34,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 RECEIVER = """
 import sys, time, omnimesh
 from omnimesh.msg.std_msgs import String
-node = omnimesh.Node("bench_rx", shm_prefix=sys.argv[1])
+node = omnimesh.Node("bench_rx", shm_prefix=sys.argv[1], mode="lightweight", trust=[sys.argv[3]])
 sub = node.subscription("/bench/xp", String, qos=omnimesh.QoS(reliable=True, depth=256))
 print("ready", flush=True)
 count, first = 0, None
@@ -49,9 +50,11 @@ print(count / (time.perf_counter() - first), flush=True)
 
 def same_thread(prefix: str, count: int) -> tuple[float, float]:
     msg = String(data="x" * 56)
-    with omnimesh.Node("bench", shm_prefix=prefix) as node:
-        pub = node.publisher("/bench/st", String)
-        sub = node.subscription("/bench/st", String)
+    with omnimesh.Node("bench", shm_prefix=prefix, mode="lightweight") as node:
+        # The same channel settings as the Rust reference (frames up to 4 KiB).
+        qos = omnimesh.QoS(max_bytes=4096)
+        pub = node.publisher("/bench/st", String, qos)
+        sub = node.subscription("/bench/st", String, qos=qos)
         for _ in range(1000):
             pub.publish(msg)
             sub.recv(1.0)
@@ -72,10 +75,10 @@ def same_thread(prefix: str, count: int) -> tuple[float, float]:
 
 
 def cross_process(prefix: str, count: int) -> float:
-    rx = subprocess.Popen([sys.executable, "-c", RECEIVER, prefix, str(count)], stdout=subprocess.PIPE, text=True)
-    assert rx.stdout.readline().strip() == "ready"
     msg = String(data="x" * 56)
-    with omnimesh.Node("bench_tx", shm_prefix=prefix) as node:
+    with omnimesh.Node("bench_tx", shm_prefix=prefix, mode="lightweight") as node:
+        rx = subprocess.Popen([sys.executable, "-c", RECEIVER, prefix, str(count), node.did], stdout=subprocess.PIPE, text=True)
+        assert rx.stdout.readline().strip() == "ready"
         pub = node.publisher("/bench/xp", String, qos=omnimesh.QoS(reliable=True, depth=256))
         time.sleep(0.2)
         for _ in range(count):

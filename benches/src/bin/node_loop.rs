@@ -10,11 +10,30 @@
 
 use std::time::{Duration, Instant};
 
-use mesh_core::node::Node;
+use mesh_core::identity::NodeKey;
+use mesh_core::node::{Node, NodeBuilder};
+use mesh_core::security::{SecurityConfig, SecurityMode, TrustStore};
 use mesh_core::transport::shm::{ShmTransport, ThreadSafe};
 use omni_msgs::rt::value::ToValue as _;
 use omni_msgs::rt::Message as _;
 use omni_msgs::std_msgs::msg::String as StringMsg;
+
+/// Lightweight security with the node's own key trusted: every signature is checked, as in
+/// the Python bench's nodes.
+fn lightweight<T: mesh_core::transport::Transport>(builder: NodeBuilder<T>) -> Node<T> {
+    let key = NodeKey::generate();
+    let mut trust = TrustStore::new();
+    trust.add_publisher(key.public());
+    builder
+        .key(key)
+        .trust(trust)
+        .security(SecurityConfig {
+            mode: SecurityMode::Lightweight,
+            ..SecurityConfig::default()
+        })
+        .build()
+        .expect("node")
+}
 
 fn main() {
     let count: u32 = std::env::args()
@@ -28,7 +47,7 @@ fn main() {
     };
 
     let shm = ShmTransport::with_prefix(&prefix).expect("shared memory");
-    let node = Node::builder("loop", shm).build().expect("node");
+    let node = lightweight(Node::builder("loop", shm));
     let mut publisher = node
         .publisher::<StringMsg>("/bench/typed", 4096)
         .expect("pub");
@@ -47,7 +66,7 @@ fn main() {
     let typed = start.elapsed().as_nanos() as f64 / f64::from(count);
 
     let shm = ShmTransport::<ThreadSafe>::named_flavour(Some(&prefix), "/loop_raw").expect("shm");
-    let node = Node::builder("loop_raw", shm).build().expect("node");
+    let node = lightweight(Node::builder("loop_raw", shm));
     let spec = node
         .channel_spec("/bench/raw", 4096, &node.default_qos())
         .expect("spec");
