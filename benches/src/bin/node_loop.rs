@@ -31,6 +31,7 @@ fn lightweight<T: mesh_core::transport::Transport>(builder: NodeBuilder<T>) -> N
             mode: SecurityMode::Lightweight,
             ..SecurityConfig::default()
         })
+        .max_ports(32)
         .build()
         .expect("node")
 }

@@ -102,6 +102,12 @@ impl PublicKey {
         Ok(Self { bytes })
     }
 
+    /// A key that just verified a signature (so it is a valid, canonical point): skips
+    /// the decompression that [`from_bytes`](Self::from_bytes) pays (about 15 us).
+    pub(crate) fn from_verified(bytes: [u8; 32]) -> Self {
+        Self { bytes }
+    }
+
     /// The 32-byte encoding.
     #[must_use]
     pub fn to_bytes(&self) -> [u8; 32] {

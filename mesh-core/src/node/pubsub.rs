@@ -306,11 +306,9 @@ impl<M: MeshMessage, F: AsRef<[u8]>> Sample<M, F> {
     /// The verified publisher.
     #[must_use]
     pub fn sender(&self) -> Did {
-        // The key verified the signature, so it is a valid key.
-        PublicKey::from_bytes(self.env.header().publisher()).map_or_else(
-            |_| unreachable!("a verified envelope carries a valid key"),
-            Did::from,
-        )
+        // The key verified the signature, so it is a valid key: no need to decompress it
+        // again.
+        Did::from(PublicKey::from_verified(self.env.header().publisher()))
     }
 
     /// Publisher epoch.

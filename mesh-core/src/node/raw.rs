@@ -22,8 +22,8 @@ use crate::transport::{ChannelSpec, FramePublisher, FrameSubscriber, Transport};
 pub struct RawSample {
     /// RIHS01 digest of the payload's type.
     pub type_hash: [u8; 32],
-    /// Publisher key (verified).
-    pub publisher: [u8; 32],
+    /// Publisher key (verified; read it with [`RawSample::publisher`]).
+    publisher: [u8; 32],
     /// Publisher epoch.
     pub epoch: u64,
     /// Sequence number.
@@ -40,7 +40,14 @@ impl RawSample {
     /// The verified sender.
     #[must_use]
     pub fn sender(&self) -> Option<Did> {
-        PublicKey::from_bytes(self.publisher).ok().map(Did::from)
+        // Only admitted envelopes become samples: the key verified their signature.
+        Some(Did::from(PublicKey::from_verified(self.publisher)))
+    }
+
+    /// The verified publisher key.
+    #[must_use]
+    pub fn publisher(&self) -> [u8; 32] {
+        self.publisher
     }
 }
 
