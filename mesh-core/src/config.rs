@@ -192,6 +192,28 @@ pub struct ConfigError {
     pub message: String,
 }
 
+/// A configuration file could not be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigFileError {
+    /// The file cannot be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file (or the environment) holds a mistake.
+    #[error("{}{}: {}", path.as_ref().map_or("configuration".to_owned(), |p| p.display().to_string()), error.location.map(|(l, c)| format!(":{l}:{c}")).unwrap_or_default(), error.message)]
+    Invalid {
+        /// The file (absent: the mistake is in the environment).
+        path: Option<std::path::PathBuf>,
+        /// The mistake.
+        error: ConfigError,
+    },
+}
+
 /// Sections an environment variable can address.
 const SECTIONS: [&str; 6] = ["security", "delivery", "network", "store", "obs", "rt"];
 /// Prefix of environment overrides.
@@ -295,6 +317,45 @@ impl Config {
         Self::load(text, std::env::vars())
     }
 
+    /// What a process runs with: the file at `path` (absent: none), its preset and the
+    /// process environment's overrides. When neither the file nor the environment chooses a
+    /// security mode (`mode`, `[security] mode`, `OMNI_MESH_MODE`, `OMNI_MESH_SECURITY_MODE`),
+    /// `security_default` applies (tools and Python nodes use development; the library
+    /// default is production).
+    ///
+    /// # Errors
+    /// [`ConfigFileError`]: an unreadable file, or a mistake located as `FILE:LINE:COLUMN`.
+    pub fn from_file_and_env(
+        path: Option<&std::path::Path>,
+        security_default: crate::security::SecurityMode,
+    ) -> Result<Self, ConfigFileError> {
+        let text = match path {
+            Some(p) => std::fs::read_to_string(p).map_err(|source| ConfigFileError::Read {
+                path: p.to_owned(),
+                source,
+            })?,
+            None => String::new(),
+        };
+        let mut config =
+            Self::from_toml_and_env(&text).map_err(|error| ConfigFileError::Invalid {
+                path: path.map(std::path::Path::to_path_buf),
+                error,
+            })?;
+        let table: toml::Table = text.parse().unwrap_or_default();
+        let in_file = table.contains_key("mode")
+            || table
+                .get("security")
+                .and_then(toml::Value::as_table)
+                .is_some_and(|t| t.contains_key("mode"));
+        let in_env = ["MODE", "SECURITY_MODE"]
+            .iter()
+            .any(|k| std::env::var_os(format!("{ENV_PREFIX}{k}")).is_some());
+        if !in_file && !in_env {
+            config.security.mode = security_default;
+        }
+        Ok(config)
+    }
+
     /// The JSON Schema (draft 2020-12) of the configuration file, pretty-printed.
     #[must_use]
     pub fn json_schema() -> String {
@@ -395,6 +456,40 @@ mod tests {
         assert!(err.message.contains("mood"), "{err}");
         let err = Config::load("", env(&[("OMNI_MESH_MODE", "fast")])).unwrap_err();
         assert!(err.message.contains("OMNI_MESH_MODE"), "{err}");
+    }
+
+    #[test]
+    fn a_file_that_chooses_no_security_mode_gets_the_callers_default() {
+        use crate::security::SecurityMode;
+        let dir = std::env::temp_dir().join(format!("omni-config-file-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (plain, chosen, bad) = (
+            dir.join("plain.toml"),
+            dir.join("chosen.toml"),
+            dir.join("bad.toml"),
+        );
+        std::fs::write(&plain, "[network]\ntransport = \"quic\"\n").unwrap();
+        std::fs::write(&chosen, "[security]\nmode = \"lightweight\"\n").unwrap();
+        std::fs::write(&bad, "[network]\n\ntransport = \"udp\"\n").unwrap();
+        let dev = SecurityMode::Development;
+        let c = Config::from_file_and_env(Some(&plain), dev).unwrap();
+        assert_eq!(
+            (c.security.mode, c.network.transport),
+            (dev, LinkKind::Quic)
+        );
+        let c = Config::from_file_and_env(Some(&chosen), dev).unwrap();
+        assert_eq!(c.security.mode, SecurityMode::Lightweight);
+        assert_eq!(
+            Config::from_file_and_env(None, dev).unwrap().security.mode,
+            dev
+        );
+        let err = Config::from_file_and_env(Some(&bad), dev)
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with(&format!("{}:3:", bad.display())), "{err}");
+        let missing = Config::from_file_and_env(Some(&dir.join("none.toml")), dev).unwrap_err();
+        assert!(matches!(missing, ConfigFileError::Read { .. }), "{missing}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

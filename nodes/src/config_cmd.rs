@@ -3,9 +3,9 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context as _;
 use clap::Subcommand;
 use mesh_core::config::Config;
+use mesh_core::security::SecurityMode;
 
 /// The documented default configuration (every key, with its comment).
 const DEFAULT: &str = include_str!("../../config/omni-mesh.toml");
@@ -36,15 +36,8 @@ pub fn run(cmd: ConfigCommand) -> anyhow::Result<()> {
             Ok(())
         }
         ConfigCommand::Check { file } => {
-            let text = std::fs::read_to_string(&file)
-                .with_context(|| format!("cannot read {}", file.display()))?;
             // What a node would run with: the file, its preset and OMNI_MESH_* overrides.
-            let config = Config::from_toml_and_env(&text).map_err(|e| match e.location {
-                Some((line, column)) => {
-                    anyhow::anyhow!("{}:{line}:{column}: {}", file.display(), e.message)
-                }
-                None => anyhow::anyhow!("{}: {}", file.display(), e.message),
-            })?;
+            let config = Config::from_file_and_env(Some(&file), SecurityMode::Production)?;
             println!(
                 "{}: ok (preset {}, security mode {:?}, links over {:?}, {} seeds, {} DTN \
                  topics, metrics {})",

@@ -14,7 +14,7 @@ use mesh_core::dtn::DtnConfig;
 use mesh_core::identity::{load_key_file, Did, NodeKey};
 use mesh_core::net::compress::CompressionConfig;
 use mesh_core::net::tcp::LinkConfig;
-use mesh_core::security::{SecurityPolicy, TrustStore};
+use mesh_core::security::{SecurityMode, SecurityPolicy, TrustStore};
 
 /// Options of `omni-mesh daemon`.
 #[derive(Args)]
@@ -87,14 +87,7 @@ enum Transport {
 
 /// Runs the daemon until a signal stops it.
 pub fn run(args: DaemonArgs) -> anyhow::Result<()> {
-    let file = match &args.config {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("reading {}", path.display()))?;
-            Config::from_toml_and_env(&text).with_context(|| format!("in {}", path.display()))?
-        }
-        None => Config::from_toml_and_env("").context("in the OMNI_MESH_* environment")?,
-    };
+    let file = Config::from_file_and_env(args.config.as_deref(), SecurityMode::Production)?;
     let format = match args.log_format.as_deref() {
         Some("json") => mesh_core::config::LogFormat::Json,
         Some(_) => mesh_core::config::LogFormat::Text,

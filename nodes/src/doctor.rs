@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use mesh_core::config::Config;
+use mesh_core::security::SecurityMode;
 
 use crate::tool::ToolArgs;
 
@@ -53,21 +54,17 @@ pub fn run(args: &DoctorArgs, tool: &ToolArgs) -> anyhow::Result<()> {
         },
         Err(e) => r.fail("iceoryx2", &format!("{e:#}")),
     }
-    let config = match &tool.config {
-        Some(path) => match std::fs::read_to_string(path)
-            .map_err(|e| e.to_string())
-            .and_then(|t| Config::from_toml_and_env(&t).map_err(|e| e.to_string()))
-        {
-            Ok(c) => {
+    let config = match Config::from_file_and_env(tool.config.as_deref(), SecurityMode::Production) {
+        Ok(c) => {
+            if let Some(path) = &tool.config {
                 r.ok("configuration", &format!("{} is valid", path.display()));
-                c
             }
-            Err(e) => {
-                r.fail("configuration", &format!("{}: {e}", path.display()));
-                Config::default()
-            }
-        },
-        None => Config::default(),
+            c
+        }
+        Err(e) => {
+            r.fail("configuration", &e.to_string());
+            Config::default()
+        }
     };
     ports(&mut r, &config);
     if let Some(path) = &args.key {

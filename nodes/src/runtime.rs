@@ -16,6 +16,7 @@ use mesh_core::identity::{load_key_file, NodeKey};
 use mesh_core::node::{Executor, Node};
 use mesh_core::obs::{Health, ObsServer};
 use mesh_core::rt::Wcet;
+use mesh_core::security::SecurityMode;
 use mesh_core::transport::shm::ShmTransport;
 use mesh_launch::NodeEnv;
 use prometheus_client::registry::Registry;
@@ -96,21 +97,8 @@ impl NodeRuntime {
     /// handlers that cannot be installed.
     pub fn init(default_name: &str, args: &NodeArgs) -> anyhow::Result<Self> {
         let env = NodeEnv::from_env()?;
-        let text = match &args.config {
-            Some(path) => std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read {}", path.display()))?,
-            None => String::new(),
-        };
-        let mut config = Config::from_toml_and_env(&text).map_err(|e| {
-            let file = args
-                .config
-                .as_ref()
-                .map_or("configuration".to_owned(), |p| p.display().to_string());
-            match e.location {
-                Some((l, c)) => anyhow::anyhow!("{file}:{l}:{c}: {}", e.message),
-                None => anyhow::anyhow!("{file}: {}", e.message),
-            }
-        })?;
+        let mut config =
+            Config::from_file_and_env(args.config.as_deref(), SecurityMode::Production)?;
         if let Some(addr) = args.metrics {
             config.obs.metrics = Some(addr);
         }

@@ -1,8 +1,9 @@
 //! What the inspection commands (`topic`, `node`, `service`) share: a tool node on this
 //! host's shared memory and its security settings.
 //!
-//! Tools verify every signature. Unless a configuration says otherwise (`--config`,
-//! `OMNI_MESH_CONFIG`, `OMNI_MESH_MODE`, `OMNI_MESH_SECURITY_MODE`), they run in development
+//! Tools verify every signature. Unless the configuration file or the environment chooses a
+//! security mode (`mode`, `[security] mode`, `OMNI_MESH_MODE`, `OMNI_MESH_SECURITY_MODE`),
+//! they run in development
 //! mode: any key is accepted and its DID shown, so a fleet can be inspected without its
 //! trust list.
 
@@ -35,18 +36,7 @@ impl ToolArgs {
     /// # Errors
     /// An unreadable configuration or shared memory that cannot be opened.
     pub fn node(&self) -> anyhow::Result<Node<ShmTransport>> {
-        let text = match &self.config {
-            Some(path) => std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read {}", path.display()))?,
-            None => String::new(),
-        };
-        let mut config = Config::from_toml_and_env(&text).map_err(|e| anyhow::anyhow!("{e}"))?;
-        let chosen = self.config.is_some()
-            || std::env::var_os("OMNI_MESH_MODE").is_some()
-            || std::env::var_os("OMNI_MESH_SECURITY_MODE").is_some();
-        if !chosen {
-            config.security.mode = SecurityMode::Development;
-        }
+        let config = Config::from_file_and_env(self.config.as_deref(), SecurityMode::Development)?;
         let transport = ShmTransport::named(self.shm_prefix.as_deref(), TOOL_NODE)
             .context("opening shared memory")?;
         // Channels a tool creates (a reply topic, a new topic) admit as many ports as the

@@ -164,7 +164,7 @@ class Node:
         namespace: str = "/",
         *,
         shm_prefix: str | None = None,
-        mode: str = "development",
+        mode: str | None = None,
         key_file: str | None = None,
         trust: tuple[str, ...] | list[str] = (),
         config_file: str | None = None,

@@ -94,28 +94,26 @@ pub struct Node {
 #[pymethods]
 impl Node {
     #[new]
-    #[pyo3(signature = (name, namespace="/", *, shm_prefix=None, mode="development", key_file=None, trust=Vec::new(), config_file=None))]
+    #[pyo3(signature = (name, namespace="/", *, shm_prefix=None, mode=None, key_file=None, trust=Vec::new(), config_file=None))]
     fn new(
         name: &str,
         namespace: &str,
         shm_prefix: Option<String>,
-        mode: &str,
+        mode: Option<&str>,
         key_file: Option<std::path::PathBuf>,
         trust: Vec<String>,
         config_file: Option<std::path::PathBuf>,
     ) -> PyResult<Self> {
-        let text = match &config_file {
-            Some(path) => std::fs::read_to_string(path)
-                .map_err(|e| ConfigError::new_err(format!("{}: {e}", path.display())))?,
-            None => String::new(),
-        };
         let mut config =
-            Config::from_toml_and_env(&text).map_err(|e| ConfigError::new_err(e.to_string()))?;
+            Config::from_file_and_env(config_file.as_deref(), SecurityMode::Development)
+                .map_err(|e| ConfigError::new_err(e.to_string()))?;
+        // An explicit `mode` wins over the file and the environment.
         config.security.mode = match mode {
-            "development" => SecurityMode::Development,
-            "lightweight" => SecurityMode::Lightweight,
-            "production" => SecurityMode::Production,
-            other => {
+            None => config.security.mode,
+            Some("development") => SecurityMode::Development,
+            Some("lightweight") => SecurityMode::Lightweight,
+            Some("production") => SecurityMode::Production,
+            Some(other) => {
                 return Err(ConfigError::new_err(format!(
                     "mode must be development, lightweight or production, not {other:?}"
                 )))
@@ -473,9 +471,9 @@ impl Client {
         )?;
         match reply {
             Some(s) => {
-                let (fields, sender, _, _): (PyObject, String, u64, u64) =
-                    sample_tuple(py, self.response, &s)?.extract(py)?;
-                Ok((fields, sender).into_py(py))
+                let value = (self.response.decode)(&s.payload).map_err(MessageError::new_err)?;
+                let sender = s.sender().map(|d| d.to_string()).unwrap_or_default();
+                Ok((to_py(py, &value), sender).into_py(py))
             }
             None => Err(CallTimeout::new_err(format!(
                 "no reply from {} within {timeout} s",

@@ -57,6 +57,18 @@ pub struct Header {
 
 const _: () = assert!(size_of::<Header>() == HEADER_LEN);
 
+/// The RIHS01 type hash an envelope frame names, read without parsing the rest (type-erased
+/// subscribers pick the route to admit it on); `None` if the frame is not an envelope.
+#[must_use]
+pub fn type_hash_of_frame(frame: &[u8]) -> Option<[u8; 32]> {
+    if frame.len() < HEADER_LEN || frame[..4] != MAGIC {
+        return None;
+    }
+    let mut hash = [0u8; 32];
+    hash.copy_from_slice(&frame[24..56]);
+    Some(hash)
+}
+
 /// A topic's 16-byte identifier: the first 16 bytes of BLAKE3 `derive_key("omni-mesh topic id
 /// v1", name)` of its fully qualified name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

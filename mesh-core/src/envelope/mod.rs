@@ -36,7 +36,9 @@ mod verify;
 use std::marker::PhantomData;
 
 pub use adaptive::AdaptiveSigner;
-pub use header::{Header, TopicId, FLAG_BATCH, FLAG_UNSIGNED, HEADER_LEN, MAGIC, VERSION};
+pub use header::{
+    type_hash_of_frame, Header, TopicId, FLAG_BATCH, FLAG_UNSIGNED, HEADER_LEN, MAGIC, VERSION,
+};
 pub use merkle::{sign_batch, BatchError, MAX_BATCH, MAX_BATCH_DEPTH};
 pub use parse::{Limits, ParseError};
 pub(crate) use sign::seal_unsigned_in_place;

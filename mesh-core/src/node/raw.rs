@@ -11,7 +11,7 @@ use super::pubsub::{boxed, NodeError, PublishError, ReceiveError};
 use super::{now_ns, Node};
 use crate::delivery::Qos;
 use crate::envelope::{
-    sign_in_place, Envelope, EnvelopeFields, TopicId, HEADER_LEN, SIGNATURE_LEN,
+    sign_in_place, type_hash_of_frame, EnvelopeFields, TopicId, HEADER_LEN, SIGNATURE_LEN,
 };
 use crate::identity::{Did, NodeKey, PublicKey};
 use crate::security::{attest, PeerId, Receiver, Route, SecurityPolicy};
@@ -56,14 +56,15 @@ pub struct RawSubscriber<S> {
     port: S,
     receiver: Receiver,
     policy: Arc<SecurityPolicy>,
-    topic: String,
+    /// The topic; its type hash is set from each frame before admission.
+    route: Route,
     rejected: u64,
 }
 
 impl<S> std::fmt::Debug for RawSubscriber<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RawSubscriber")
-            .field("topic", &self.topic)
+            .field("topic", &self.route.topic_name)
             .finish_non_exhaustive()
     }
 }
@@ -119,7 +120,7 @@ impl<T: Transport> Node<T> {
             port,
             receiver: self.policy.receiver(),
             policy: Arc::clone(&self.policy),
-            topic: channel.topic.clone(),
+            route: Route::new(&channel.topic, [0; 32]),
             rejected: 0,
         })
     }
@@ -184,16 +185,18 @@ impl<S: FrameSubscriber> RawSubscriber<S> {
             };
             let envelope = bytes[start..].to_vec();
             drop(frame);
-            let Ok(parsed) = Envelope::parse(envelope.as_slice(), &self.policy.limits()) else {
+            // Admission checks the header in full; the route only needs the type hash it
+            // names (any type is welcome here).
+            let Some(type_hash) = type_hash_of_frame(&envelope) else {
                 self.rejected += 1;
                 continue;
             };
-            let route = Route::new(&self.topic, parsed.header().type_hash());
+            self.route.type_hash = type_hash;
             let admitted = self.receiver.admit(
                 &self.policy,
                 PeerId(0),
                 envelope.as_slice(),
-                &route,
+                &self.route,
                 now_ns(),
             );
             match admitted {
@@ -210,7 +213,7 @@ impl<S: FrameSubscriber> RawSubscriber<S> {
                     }));
                 }
                 Err(e) => {
-                    tracing::debug!(topic = %self.topic, reason = e.reason().as_str(), "frame rejected");
+                    tracing::debug!(topic = %self.route.topic_name, reason = e.reason().as_str(), "frame rejected");
                     self.rejected += 1;
                 }
             }
