@@ -218,6 +218,11 @@ fn shm_point_cloud_is_read_in_place() {
         .unwrap()
         .zero_copy(true);
     let mut private = listener.subscriber::<PointCloud2>("cloud", max).unwrap();
+    let spec = listener
+        .channel_spec("cloud", max, &listener.default_qos())
+        .unwrap();
+    let mut raw = listener.raw_subscriber(&spec).unwrap().zero_copy(true);
+    let mut raw_private = listener.raw_subscriber(&spec).unwrap();
     let mut publisher = talker.publisher::<PointCloud2>("cloud", max).unwrap();
     let cloud = PointCloud2 {
         height: 1,
@@ -242,7 +247,17 @@ fn shm_point_cloud_is_read_in_place() {
         .expect("the cloud arrives");
     assert!(!copied.in_place());
     assert_eq!(copied.data.len(), 1 << 20);
-    drop((sample, copied, private));
+    // Type-erased subscribers too: in place when asked, else a private copy.
+    for (port, in_place) in [(&mut raw, true), (&mut raw_private, false)] {
+        let s = port
+            .recv_timeout(Duration::from_secs(5))
+            .unwrap()
+            .expect("the cloud arrives");
+        assert_eq!(s.in_place(), in_place);
+        assert_eq!(s.sender(), talker.did());
+        assert!(s.payload().len() > 1 << 20);
+    }
+    drop((sample, copied, private, raw, raw_private));
     // Edit the archived cloud in shared memory before it is signed: the signature covers the
     // edit, and the subscriber reads it in place.
     publisher

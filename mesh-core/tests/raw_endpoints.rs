@@ -39,11 +39,11 @@ fn raw_endpoints_carry_any_type_verified() {
         .recv_timeout(Duration::from_secs(1))
         .unwrap()
         .expect("delivered");
-    assert_eq!(sample.type_hash, StringMsg::TYPE_HASH.value);
-    assert_eq!(sample.sender(), Some(node.did()));
-    let t = omni_msgs::dynamic::by_hash(&sample.type_hash).unwrap();
+    assert_eq!(sample.type_hash(), StringMsg::TYPE_HASH.value);
+    assert_eq!(sample.sender(), node.did());
+    let t = omni_msgs::dynamic::by_hash(&sample.type_hash()).unwrap();
     assert_eq!(
-        (t.decode)(&sample.payload).unwrap().to_json(),
+        (t.decode)(sample.payload()).unwrap().to_json(),
         r#"{"data":"typed"}"#
     );
 
@@ -75,11 +75,7 @@ fn raw_endpoints_carry_any_type_verified() {
         })
         .unwrap();
     while let Some(s) = raw_sub.recv_timeout(Duration::from_millis(100)).unwrap() {
-        assert_eq!(
-            s.sender(),
-            Some(node.did()),
-            "only the trusted key is delivered"
-        );
+        assert_eq!(s.sender(), node.did(), "only the trusted key is delivered");
     }
     assert_eq!(raw_sub.rejected(), 1);
 }

@@ -9,6 +9,7 @@
 //! - RIHS01 type hashes ([`TypeHash`]),
 //! - the UTF-16 `wstring` type ([`WString`]),
 //! - dynamic values for tools ([`value`]),
+//! - walking archived messages in place ([`visit`]),
 //! - a re-export of `rkyv`, which generated types derive for zero-copy access.
 //!
 //! ```
@@ -29,6 +30,7 @@ pub mod hash;
 mod sample;
 mod traits;
 pub mod value;
+pub mod visit;
 mod wstring;
 
 pub use bounds::{BoundsError, BoundsViolation};

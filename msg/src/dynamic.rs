@@ -16,12 +16,13 @@
 //! ```
 
 use mesh_msg_runtime::rkyv;
-use mesh_msg_runtime::rkyv::api::high::{HighDeserializer, HighSerializer, HighValidator};
+use mesh_msg_runtime::rkyv::api::high::{HighSerializer, HighValidator};
 use mesh_msg_runtime::rkyv::bytecheck::CheckBytes;
 use mesh_msg_runtime::rkyv::rancor::Error as RkyvError;
 use mesh_msg_runtime::rkyv::ser::allocator::ArenaHandle;
 use mesh_msg_runtime::rkyv::util::AlignedVec;
 use mesh_msg_runtime::value::Value;
+use mesh_msg_runtime::visit::{ValueBuilder, Visit, Visitor};
 use mesh_msg_runtime::Message;
 
 /// One message type.
@@ -35,6 +36,9 @@ pub struct DynType {
     pub schema: &'static str,
     /// Archive bytes (any alignment) to a value; the archive is validated first.
     pub decode: fn(&[u8]) -> Result<Value, String>,
+    /// Validates archive bytes where they lie (they must start on an 8-byte boundary, see
+    /// [`ALIGN`]) and reports the message to a visitor, primitive arrays in place.
+    pub visit: fn(&[u8], &mut dyn Visitor) -> Result<(), String>,
     /// A value to archive bytes; bounds are checked.
     pub encode: fn(&Value) -> Result<Vec<u8>, String>,
     /// The default value of the type (every field, for templates).
@@ -43,17 +47,49 @@ pub struct DynType {
     pub sample: fn(u64) -> Value,
 }
 
+/// The alignment archives are read at in place ([`DynType::visit`]): that of the widest
+/// primitive (`float64`, `int64`). Frames put archives on it after the 152-byte header.
+pub const ALIGN: usize = 8;
+
+/// Whether `bytes` can be visited in place.
+#[must_use]
+pub fn is_aligned(bytes: &[u8]) -> bool {
+    bytes.as_ptr() as usize % ALIGN == 0
+}
+
+fn visit<T>(bytes: &[u8], visitor: &mut dyn Visitor) -> Result<(), String>
+where
+    T: Message + rkyv::Archive,
+    T::Archived: for<'a> CheckBytes<HighValidator<'a, RkyvError>> + Visit,
+{
+    if !is_aligned(bytes) {
+        return Err(format!(
+            "a {} archive must start on a {ALIGN}-byte boundary to be read in place",
+            T::TYPE_NAME
+        ));
+    }
+    let archived = rkyv::access::<T::Archived, RkyvError>(bytes)
+        .map_err(|e| format!("not a valid {} archive: {e}", T::TYPE_NAME))?;
+    archived.visit(visitor);
+    Ok(())
+}
+
 fn decode<T>(bytes: &[u8]) -> Result<Value, String>
 where
     T: Message + rkyv::Archive,
-    T::Archived: for<'a> CheckBytes<HighValidator<'a, RkyvError>>
-        + rkyv::Deserialize<T, HighDeserializer<RkyvError>>,
+    T::Archived: for<'a> CheckBytes<HighValidator<'a, RkyvError>> + Visit,
 {
-    let mut aligned = AlignedVec::<16>::with_capacity(bytes.len());
-    aligned.extend_from_slice(bytes);
-    let value: T = rkyv::from_bytes::<T, RkyvError>(&aligned)
-        .map_err(|e| format!("not a valid {} archive: {e}", T::TYPE_NAME))?;
-    Ok(value.to_value())
+    let mut builder = ValueBuilder::default();
+    if is_aligned(bytes) {
+        visit::<T>(bytes, &mut builder)?;
+    } else {
+        let mut aligned = AlignedVec::<ALIGN>::with_capacity(bytes.len());
+        aligned.extend_from_slice(bytes);
+        visit::<T>(&aligned, &mut builder)?;
+    }
+    builder
+        .finish()
+        .ok_or_else(|| format!("{} archive visit ended early", T::TYPE_NAME))
 }
 
 fn encode<T>(value: &Value) -> Result<Vec<u8>, String>
@@ -82,6 +118,7 @@ macro_rules! entry {
             hash: <$t as Message>::TYPE_HASH.value,
             schema: <$t as Message>::JSON_SCHEMA,
             decode: decode::<$t>,
+            visit: visit::<$t>,
             encode: encode::<$t>,
             default: default::<$t>,
             sample: sample::<$t>,

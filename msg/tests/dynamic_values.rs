@@ -42,3 +42,75 @@ fn bad_values_name_the_field() {
         "garbage is not an archive"
     );
 }
+
+/// Records where primitive runs lie.
+#[derive(Default)]
+struct Runs(Vec<(usize, usize, &'static str)>);
+
+impl omni_msgs::rt::visit::Visitor for Runs {
+    fn prims(&mut self, items: omni_msgs::rt::visit::Prims<'_>) {
+        self.0.push((items.addr(), items.len(), items.format()));
+    }
+    fn bool(&mut self, _: bool) {}
+    fn int(&mut self, _: i64) {}
+    fn uint(&mut self, _: u64) {}
+    fn float(&mut self, _: f64) {}
+    fn string(&mut self, _: &str) {}
+    fn begin_list(&mut self, _: usize) {}
+    fn end_list(&mut self) {}
+    fn begin_struct(&mut self, _: &'static str, _: &'static [&'static str]) {}
+    fn end_struct(&mut self) {}
+}
+
+#[test]
+fn visits_report_primitive_runs_inside_the_archive() {
+    let cloud = dynamic::by_name("sensor_msgs/msg/PointCloud2").unwrap();
+    let data: Vec<Value> = (0..1000u64).map(|i| Value::UInt(i % 251)).collect();
+    let value = Value::Struct(vec![("data".into(), Value::List(data))]);
+    let archive = (cloud.encode)(&value).unwrap();
+    // The archive as it would sit in a received frame: aligned.
+    let mut aligned = omni_msgs::rt::rkyv::util::AlignedVec::<16>::new();
+    aligned.extend_from_slice(&archive);
+    let mut runs = Runs::default();
+    (cloud.visit)(&aligned, &mut runs).unwrap();
+    let base = aligned.as_ptr() as usize;
+    let (addr, len, format) = *runs
+        .0
+        .iter()
+        .find(|r| r.1 == 1000)
+        .expect("the data run is reported whole");
+    assert_eq!(format, "B");
+    assert!(addr >= base && addr + len <= base + aligned.len());
+    let start = addr - base;
+    let expect: Vec<u8> = (0..1000u32).map(|i| (i % 251) as u8).collect();
+    assert_eq!(&aligned[start..start + len], expect.as_slice());
+
+    // Not on a boundary: visiting in place is refused, decoding copies and works.
+    let mut shifted = omni_msgs::rt::rkyv::util::AlignedVec::<16>::new();
+    shifted.extend_from_slice(&[0]);
+    shifted.extend_from_slice(&archive);
+    let err = (cloud.visit)(&shifted[1..], &mut Runs::default()).unwrap_err();
+    assert!(err.contains("8-byte boundary"), "{err}");
+    assert_eq!(
+        (cloud.decode)(&shifted[1..]).unwrap(),
+        (cloud.decode)(&archive).unwrap()
+    );
+
+    // Float runs are reported as such.
+    let scan = dynamic::by_name("sensor_msgs/msg/LaserScan").unwrap();
+    let ranges = Value::List(
+        (0..360)
+            .map(|i| Value::Float(f64::from(i) / 10.0))
+            .collect(),
+    );
+    let archive = (scan.encode)(&Value::Struct(vec![("ranges".into(), ranges)])).unwrap();
+    let mut aligned = omni_msgs::rt::rkyv::util::AlignedVec::<16>::new();
+    aligned.extend_from_slice(&archive);
+    let mut runs = Runs::default();
+    (scan.visit)(&aligned, &mut runs).unwrap();
+    assert!(
+        runs.0.iter().any(|r| r.1 == 360 && r.2 == "f"),
+        "{:?}",
+        runs.0
+    );
+}

@@ -176,11 +176,11 @@ fn call(
     while let Some(sample) =
         replies.recv_timeout(deadline.saturating_duration_since(Instant::now()))?
     {
-        if sample.sequence != 1 || sample.type_hash != resp_t.hash {
+        if sample.sequence() != 1 || sample.type_hash() != resp_t.hash {
             continue;
         }
-        let value = (resp_t.decode)(&sample.payload).map_err(|e| anyhow::anyhow!(e))?;
-        let sender = sample.sender().map(|d| d.to_string()).unwrap_or_default();
+        let value = (resp_t.decode)(sample.payload()).map_err(|e| anyhow::anyhow!(e))?;
+        let sender = sample.sender().to_string();
         if json {
             println!("{}", value.to_json());
         } else {

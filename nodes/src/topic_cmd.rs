@@ -9,7 +9,7 @@ use anyhow::{bail, Context as _};
 use clap::Subcommand;
 use mesh_core::delivery::Qos;
 use mesh_core::node::{Node, RawSample};
-use mesh_core::transport::shm::ShmTransport;
+use mesh_core::transport::shm::{ShmFrame, ShmTransport};
 use omni_msgs::rt::value::Value;
 
 use crate::tool::{find_channel, type_name, ToolArgs};
@@ -194,7 +194,7 @@ fn info(node: &Node<ShmTransport>, topic: &str) -> anyhow::Result<()> {
     }
     let mut sub = node.raw_subscriber(s)?;
     match sub.recv_timeout(Duration::from_secs(2))? {
-        Some(sample) => println!("type: {}", type_name(&sample.type_hash)),
+        Some(sample) => println!("type: {}", type_name(&sample.type_hash())),
         None => println!("type: unknown (no message within 2 s)"),
     }
     Ok(())
@@ -216,7 +216,7 @@ fn receive(
     topic: &str,
     running: &dyn Fn() -> bool,
     end: Option<Instant>,
-    mut each: impl FnMut(&RawSample) -> bool,
+    mut each: impl FnMut(&RawSample<ShmFrame>) -> bool,
 ) -> anyhow::Result<()> {
     let spec = match find_channel(node, topic)? {
         Some(c) => c.spec,
@@ -247,32 +247,32 @@ fn receive(
     Ok(())
 }
 
-fn decode(sample: &RawSample) -> Result<(String, Value), String> {
-    let Some(t) = omni_msgs::dynamic::by_hash(&sample.type_hash) else {
-        return Err(type_name(&sample.type_hash));
+fn decode(sample: &RawSample<ShmFrame>) -> Result<(String, Value), String> {
+    let Some(t) = omni_msgs::dynamic::by_hash(&sample.type_hash()) else {
+        return Err(type_name(&sample.type_hash()));
     };
-    (t.decode)(&sample.payload).map(|v| (t.name.to_owned(), v))
+    (t.decode)(sample.payload()).map(|v| (t.name.to_owned(), v))
 }
 
-fn print_sample(topic: &str, sample: &RawSample, json: bool, limit: usize) {
-    let sender = sample.sender().map(|d| d.to_string()).unwrap_or_default();
+fn print_sample(topic: &str, sample: &RawSample<ShmFrame>, json: bool, limit: usize) {
+    let sender = sample.sender().to_string();
     match (decode(sample), json) {
         (Ok((ty, value)), true) => println!(
             "{{\"topic\":{},\"type\":\"{ty}\",\"sender\":\"{sender}\",\"sequence\":{},\"timestamp_ns\":{},\"message\":{}}}",
             Value::String(topic.to_owned()).to_json(),
-            sample.sequence,
-            sample.timestamp_ns,
+            sample.sequence(),
+            sample.timestamp_ns(),
             value.to_json()
         ),
         (Ok((ty, value)), false) => {
-            println!("# {ty} from {sender} #{}", sample.sequence);
+            println!("# {ty} from {sender} #{}", sample.sequence());
             print!("{}", value.to_yaml(limit));
             println!("---");
         }
         (Err(why), _) => println!(
             "# {} bytes from {sender} #{}: cannot decode ({why})",
-            sample.payload.len(),
-            sample.sequence
+            sample.payload().len(),
+            sample.sequence()
         ),
     }
 }
@@ -333,7 +333,7 @@ fn rate(
     while running() && end.is_none_or(|e| Instant::now() < e) {
         if let Some(sample) = sub.recv_timeout(Duration::from_millis(50))? {
             total += 1;
-            arrivals.push_back((Instant::now(), sample.frame_len));
+            arrivals.push_back((Instant::now(), sample.frame_len()));
             while arrivals.len() > window {
                 arrivals.pop_front();
             }

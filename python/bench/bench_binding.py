@@ -7,6 +7,9 @@ Measures, for a 64-byte std_msgs/String over shared memory:
       native decode -> dataclass),
   (b) the archive path (`publish_archive` / `recv_archive`: the native calls alone);
 - cross process: messages/s a Python subscriber process receives from a Python publisher;
+- 1 MiB point clouds (archive published, message received and its data read): a
+  `zero_copy` subscription (memoryview over shared memory) and a default one (one private
+  copy), against the Rust zero-copy typed subscriber;
 and runs `node-loop` (Rust: typed API, raw archives on the thread-safe flavour, raw plus the
 dynamic conversion) in the same run. Binding overhead = (a) - Rust raw_dynamic.
 
@@ -27,13 +30,19 @@ import time
 import uuid
 
 import omnimesh
+from omnimesh.msg.sensor_msgs import PointCloud2
 from omnimesh.msg.std_msgs import String
+
+CLOUD_BYTES = 1 << 20
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 RECEIVER = """
 import sys, time, omnimesh
+from omnimesh.msg.sensor_msgs import PointCloud2
 from omnimesh.msg.std_msgs import String
+
+CLOUD_BYTES = 1 << 20
 node = omnimesh.Node("bench_rx", shm_prefix=sys.argv[1], mode="lightweight", trust=[sys.argv[3]])
 sub = node.subscription("/bench/xp", String, qos=omnimesh.QoS(reliable=True, depth=256))
 print("ready", flush=True)
@@ -65,13 +74,35 @@ def same_thread(prefix: str, count: int) -> tuple[float, float]:
         full = (time.perf_counter() - t) / count * 1e9
         native_pub = pub._native
         native_sub = sub._native
-        archive = omnimesh.encode(String.TYPE_NAME, msg.to_plain())
+        archive = omnimesh.encode(String.TYPE_NAME, msg)
         t = time.perf_counter()
         for _ in range(count):
             native_pub.publish_archive(archive)
             native_sub.recv_archive(1.0)
         archive_ns = (time.perf_counter() - t) / count * 1e9
     return full, archive_ns
+
+
+def clouds(prefix: str, count: int) -> tuple[float, float]:
+    """ns per 1 MiB cloud: zero-copy subscription, then the default (private copy)."""
+    cloud = PointCloud2(height=1, width=65536, point_step=16, row_step=CLOUD_BYTES, data=bytes(CLOUD_BYTES))
+    archive = omnimesh.encode(PointCloud2.TYPE_NAME, cloud)
+    qos = omnimesh.QoS(max_bytes=CLOUD_BYTES + 4096)
+    out = []
+    with omnimesh.Node("bench_cloud", shm_prefix=prefix, mode="lightweight") as node:
+        pub = node.publisher("/bench/cloud", PointCloud2, qos)
+        for zero_copy in (True, False):
+            sub = node.subscription("/bench/cloud", PointCloud2, qos=qos, zero_copy=zero_copy)
+            t = time.perf_counter()
+            for _ in range(count):
+                pub.publish_archive(archive)
+                sample = sub.recv(1.0)
+                assert sample is not None and len(sample.msg.data) == CLOUD_BYTES
+                del sample
+            out.append((time.perf_counter() - t) / count * 1e9)
+            node._subscriptions.remove(sub)
+            del sub
+    return out[0], out[1]
 
 
 def cross_process(prefix: str, count: int) -> float:
@@ -97,6 +128,7 @@ def main() -> None:
         rust = json.loads(subprocess.run([args.node_loop, str(args.count)], check=True, capture_output=True, text=True).stdout)
         full, archive = same_thread(prefix, args.count)
         xp = cross_process(prefix, args.count)
+        cloud_zc, cloud_copy = clouds(prefix, rust["clouds"])
     finally:
         for f in pathlib.Path("/dev/shm").glob(f"{prefix}*"):
             f.unlink(missing_ok=True)
@@ -108,8 +140,14 @@ def main() -> None:
     print(f"  Python full API                    {full / 1000:8.2f} us/msg  {1e9 / full:>10,.0f} msg/s")
     print(f"  binding overhead (Python full - Rust raw + dynamic): {(full - rust['raw_dynamic_ns']) / 1000:.2f} us/msg")
     print(f"cross process, Python -> Python, reliable: {xp:,.0f} msg/s")
+    print(f"1 MiB PointCloud2, {rust['clouds']} clouds, same thread (publish archive + receive + read data):")
+    print(f"  Rust typed, zero-copy subscriber   {rust['cloud_zero_copy_ns'] / 1000:8.1f} us/cloud")
+    print(f"  Python zero_copy (shm memoryview)  {cloud_zc / 1000:8.1f} us/cloud")
+    print(f"  Python default (one private copy)  {cloud_copy / 1000:8.1f} us/cloud")
+    print(f"  binding overhead, zero-copy: {(cloud_zc - rust['cloud_zero_copy_ns']) / 1000:.1f} us/cloud")
     if os.environ.get("OMNI_BENCH_JSON"):
-        print(json.dumps({"rust": rust, "python_full_ns": full, "python_archive_ns": archive, "cross_process_msg_s": xp}))
+        print(json.dumps({"rust": rust, "python_full_ns": full, "python_archive_ns": archive, "cross_process_msg_s": xp,
+                          "python_cloud_zero_copy_ns": cloud_zc, "python_cloud_copy_ns": cloud_copy}))
 
 
 if __name__ == "__main__":

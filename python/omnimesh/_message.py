@@ -28,12 +28,30 @@ def _plain(value: Any) -> Any:
         return value.to_plain()
     if isinstance(value, list):
         return [_plain(v) for v in value]
+    if isinstance(value, memoryview):
+        return value.tobytes() if value.format == "B" else value.tolist()
+    return value
+
+
+def _comparable(value: Any) -> Any:
+    """Arrays as lists (received ones are memoryviews, built ones lists or bytes)."""
+    if isinstance(value, memoryview):
+        return value.tolist()
+    if isinstance(value, (bytes, bytearray)):
+        return list(value)
+    if isinstance(value, tuple):
+        return list(value)
     return value
 
 
 class Message:
     """A generated message: a slotted dataclass with ``TYPE_NAME``, ``TYPE_HASH`` and
-    ``FIELDS`` (ROS name, attribute, nested type name or None, is a sequence)."""
+    ``FIELDS`` (ROS name, attribute, nested type name or None, is a sequence).
+
+    In a received message, arrays of primitives (``uint8[]`` images, ``float32[]`` scans)
+    are read-only memoryviews over the received bytes: no copy is made, and
+    ``numpy.asarray(msg.data)`` shares the memory too. They stay valid as long as the
+    message (or any view of it) lives."""
 
     __slots__ = ()
     TYPE_NAME: ClassVar[str] = ""
@@ -45,6 +63,18 @@ class Message:
         if "TYPE_NAME" in cls.__dict__:
             # dataclass(slots=True) makes a second class; the last one registered wins.
             _REGISTRY[cls.TYPE_NAME] = cls
+
+    def __eq__(self, other: object) -> bool:
+        """Field by field; arrays compare by value whether they are lists, bytes or
+        memoryviews over a received message."""
+        if type(other) is not type(self):
+            return NotImplemented
+        return all(
+            _comparable(getattr(self, attr)) == _comparable(getattr(other, attr))
+            for _, attr, _, _ in self.FIELDS
+        )
+
+    __hash__ = None  # type: ignore[assignment]
 
     def to_plain(self) -> dict[str, Any]:
         """The fields as plain values (dicts, lists, bytes, numbers, strings)."""

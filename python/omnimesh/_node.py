@@ -30,12 +30,15 @@ class QoS:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Sample(Generic[M]):
-    """A received message with its verified sender."""
+    """A received message with its verified sender. ``archive`` holds the received bytes
+    (read-only buffer protocol: ``memoryview(sample.archive)``); the message's array views
+    point into it. ``Publisher.publish_archive`` forwards it without decoding."""
 
     msg: M
     sender: str
     sequence: int
     timestamp_ns: int
+    archive: _native.ArchiveBuffer
 
 
 class Publisher(Generic[M]):
@@ -52,7 +55,12 @@ class Publisher(Generic[M]):
     def publish(self, msg: M) -> None:
         if not isinstance(msg, self.msg_type):
             raise TypeError(f"{self.topic} carries {self.msg_type.TYPE_NAME}, not {type(msg).__name__}")
-        self._native.publish(msg.to_plain())
+        self._native.publish(msg)
+
+    def publish_archive(self, archive: bytes | _native.ArchiveBuffer) -> None:
+        """Publishes an archive as it is: a received ``Sample.archive`` (forwarding without
+        decoding) or ``omnimesh.encode`` output."""
+        self._native.publish_archive(archive)
 
 
 class Subscription(Generic[M]):
@@ -78,8 +86,7 @@ class Subscription(Generic[M]):
         got = self._native.recv(timeout)
         if got is None:
             return None
-        fields, sender, sequence, stamp = got
-        return Sample(self.msg_type.from_plain(fields), sender, sequence, stamp)
+        return Sample(*got)
 
     def __iter__(self) -> Iterator[Sample[M]]:
         while True:
@@ -90,7 +97,7 @@ class Subscription(Generic[M]):
     @property
     def dropped(self) -> tuple[int, int]:
         """(frames refused by the security checks, messages of another type skipped)."""
-        return tuple(self._native.dropped)  # type: ignore[return-value]
+        return tuple(self._native.dropped)
 
 
 class Client:
@@ -102,9 +109,9 @@ class Client:
         self.last_sender: str | None = None
 
     def call(self, request: Message, timeout: float = 1.0) -> Message:
-        fields, sender = self._native.call(request.to_plain(), timeout)
+        response, sender = self._native.call(request, timeout)
         self.last_sender = sender
-        return self.srv.Response.from_plain(fields)
+        return response  # type: ignore[no-any-return]
 
 
 class Timer:
@@ -136,11 +143,11 @@ class ServiceServer:
         got = self._native.take(timeout)
         if got is None:
             return False
-        fields, sender, token = got
+        request, sender, token = got
         if self.handler is None:
             return False
-        response = self.handler(self.srv.Request.from_plain(fields), sender)
-        self._native.reply(token, response.to_plain())
+        response = self.handler(request, sender)
+        self._native.reply(token, response)
         return True
 
 
@@ -220,8 +227,17 @@ class Node:
         msg_type: type[M],
         callback: Callable[[Sample[M]], Any] | None = None,
         qos: QoS = QoS(),
+        *,
+        zero_copy: bool = False,
     ) -> Subscription[M]:
-        native = self._node().subscription(topic, msg_type.TYPE_NAME, qos.reliable, qos.depth, qos.max_bytes)
+        """Subscribes to ``topic``. Arrays in received messages are views over the received
+        bytes either way; ``zero_copy=True`` also skips the one private copy, so they are the
+        publisher's shared memory itself: only where every process on the host is trusted
+        (a publisher could still write into it), and each message held keeps a slot of the
+        topic's shared memory (hold a few at most)."""
+        native = self._node().subscription(
+            topic, msg_type.TYPE_NAME, qos.reliable, qos.depth, qos.max_bytes, zero_copy
+        )
         sub = Subscription(native, msg_type)
         sub.callback = callback
         self._subscriptions.append(sub)
@@ -278,17 +294,13 @@ class Node:
         if ran == 0:
             until = min((t.next for t in self._timers), default=now + timeout)
             wait = max(0.0, min(until - time.monotonic(), timeout))
-            active = [s for s in self._subscriptions if s.callback is not None]
-            if len(active) == 1 and not self._servers:
-                sample = active[0].recv(wait)
-                if sample is not None:
-                    ran += 1
-                    try:
-                        active[0].callback(sample)  # type: ignore[misc]
-                    except Exception:
-                        _report(f"the callback of {active[0].topic}")
+            ports = [s._native for s in self._subscriptions if s.callback is not None]
+            ports += [server._native for server in self._servers]
+            if ports:
+                # One shared-memory WaitSet over every port: wakes at the first message.
+                _native.wait_any(ports, wait)
             else:
-                time.sleep(min(wait, 0.001))
+                time.sleep(wait)
         return ran
 
     def spin(self, duration: float | None = None) -> None:

@@ -1,9 +1,12 @@
-//! Python objects <-> dynamic message values: dicts are messages, lists and tuples are
-//! arrays, `bytes`-like objects are byte arrays; the generated dataclasses are flattened to
-//! dicts by the pure-Python layer before they get here.
+//! Python objects <-> dynamic message values: instances of the generated classes (read
+//! through their `FIELDS`) and dicts are messages, lists and tuples are arrays, `bytes`,
+//! `bytearray` and `uint8` buffers (memoryviews, numpy arrays) are byte arrays, other
+//! buffers are read through their `tolist()`.
 
 use omni_msgs::rt::value::Value;
+use pyo3::buffer::PyBuffer;
 use pyo3::prelude::*;
+use pyo3::sync::GILOnceCell;
 use pyo3::types::{
     PyBool, PyByteArray, PyBytes, PyDict, PyFloat, PyList, PyLong, PyString, PyTuple,
 };
@@ -35,6 +38,9 @@ pub fn to_value(obj: &Bound<'_, PyAny>) -> PyResult<Value> {
     if let Ok(bytes) = obj.downcast::<PyByteArray>() {
         return Ok(Value::Bytes(bytes.to_vec()));
     }
+    if obj.is_instance(message_base(obj.py())?)? {
+        return message_to_value(obj);
+    }
     if let Ok(dict) = obj.downcast::<PyDict>() {
         let mut fields = Vec::with_capacity(dict.len());
         for (k, v) in dict.iter() {
@@ -59,15 +65,45 @@ pub fn to_value(obj: &Bound<'_, PyAny>) -> PyResult<Value> {
             .collect::<PyResult<_>>()
             .map(Value::List);
     }
-    if let Ok(view) = obj.call_method0("tobytes") {
-        if let Ok(bytes) = view.downcast::<PyBytes>() {
-            return Ok(Value::Bytes(bytes.as_bytes().to_vec()));
+    if let Ok(buffer) = PyBuffer::<u8>::get_bound(obj) {
+        return Ok(Value::Bytes(buffer.to_vec(obj.py())?));
+    }
+    if let Ok(list) = obj.call_method0("tolist") {
+        if list.is_instance_of::<PyList>() {
+            return to_value(&list);
         }
     }
     Err(MessageError::new_err(format!(
         "cannot put a {} into a message",
         obj.get_type().name()?
     )))
+}
+
+/// `omnimesh._message.Message`, the base of the generated classes.
+fn message_base(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
+    static BASE: GILOnceCell<PyObject> = GILOnceCell::new();
+    BASE.get_or_try_init(py, || {
+        py.import_bound("omnimesh._message")?
+            .getattr("Message")
+            .map(Bound::unbind)
+    })
+    .map(|base| base.bind(py))
+}
+
+/// An instance of a generated class: its `FIELDS` name the ROS field and the attribute.
+fn message_to_value(obj: &Bound<'_, PyAny>) -> PyResult<Value> {
+    let fields = obj.getattr("FIELDS")?;
+    let fields = fields.downcast::<PyTuple>()?;
+    let mut out = Vec::with_capacity(fields.len());
+    for entry in fields.iter() {
+        let entry = entry.downcast_into::<PyTuple>()?;
+        let ros: String = entry.get_item(0)?.extract()?;
+        let value = obj.getattr(entry.get_item(1)?.downcast_into::<PyString>()?)?;
+        let value = to_value(&value)
+            .map_err(|e| MessageError::new_err(format!("{ros}: {}", e.value_bound(obj.py()))))?;
+        out.push((ros, value));
+    }
+    Ok(Value::Struct(out))
 }
 
 /// A message value to Python (dicts, lists, bytes, numbers, strings).

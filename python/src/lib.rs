@@ -10,6 +10,7 @@
 mod convert;
 mod errors;
 mod ports;
+mod view;
 
 use pyo3::prelude::*;
 
@@ -22,8 +23,10 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<ports::Subscription>()?;
     m.add_class::<ports::Client>()?;
     m.add_class::<ports::Server>()?;
+    m.add_class::<view::ArchiveBuffer>()?;
     m.add_function(wrap_pyfunction!(ports::type_hash, m)?)?;
     m.add_function(wrap_pyfunction!(ports::encode, m)?)?;
     m.add_function(wrap_pyfunction!(ports::decode, m)?)?;
+    m.add_function(wrap_pyfunction!(ports::wait_any, m)?)?;
     Ok(())
 }

@@ -12,19 +12,22 @@ use mesh_core::node::{
     service_reply_topic, Node as MeshNode, RawPublisher, RawSample, RawSubscriber,
 };
 use mesh_core::security::{SecurityMode, TrustStore};
+use mesh_core::transport::shm::ShmFrame;
 use mesh_core::transport::shm::{ShmPublisher, ShmSubscriber, ShmTransport, ThreadSafe};
 
 /// Ports can wait on another thread than the one that made them (with the GIL released).
 type Shm = ShmTransport<ThreadSafe>;
 type Sub = ShmSubscriber<ThreadSafe>;
 type Pub = ShmPublisher<ThreadSafe>;
+type Received = RawSample<ShmFrame<ThreadSafe>>;
 use mesh_core::transport::ChannelSpec;
 use omni_msgs::dynamic::DynType;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
-use crate::convert::{to_py, to_value};
+use crate::convert::to_value;
 use crate::errors::{transport, CallTimeout, ConfigError, MessageError};
+use crate::view::{message_of, plain_of, ArchiveBuffer, Shape};
 
 /// How often a blocked call looks for signals (Ctrl-C).
 const SIGNAL_POLL: Duration = Duration::from_millis(50);
@@ -80,9 +83,7 @@ pub fn encode<'py>(
 /// Plain values from archive bytes.
 #[pyfunction]
 pub fn decode(py: Python<'_>, type_name: &str, archive: &[u8]) -> PyResult<PyObject> {
-    let ty = message_type(type_name)?;
-    let value = (ty.decode)(archive).map_err(MessageError::new_err)?;
-    Ok(to_py(py, &value))
+    plain_of(py, message_type(type_name)?, archive)
 }
 
 /// A node on this host's shared memory.
@@ -184,7 +185,7 @@ impl Node {
         })
     }
 
-    #[pyo3(signature = (topic, type_name, reliable=false, depth=8, max_bytes=65536))]
+    #[pyo3(signature = (topic, type_name, reliable=false, depth=8, max_bytes=65536, zero_copy=false))]
     fn subscription(
         &self,
         topic: &str,
@@ -192,10 +193,15 @@ impl Node {
         reliable: bool,
         depth: u32,
         max_bytes: usize,
+        zero_copy: bool,
     ) -> PyResult<Subscription> {
         let ty = message_type(type_name)?;
         let spec = self.spec(topic, max_bytes, reliable, depth)?;
-        let port = self.node.raw_subscriber(&spec).map_err(transport)?;
+        let port = self
+            .node
+            .raw_subscriber(&spec)
+            .map_err(transport)?
+            .zero_copy(zero_copy);
         Ok(Subscription {
             port,
             ty,
@@ -284,18 +290,6 @@ fn service_types(srv_type: &str) -> PyResult<(&'static DynType, &'static DynType
     Ok((part("Request")?, part("Response")?))
 }
 
-fn sample_tuple(py: Python<'_>, ty: &DynType, sample: &RawSample) -> PyResult<PyObject> {
-    let value = (ty.decode)(&sample.payload).map_err(MessageError::new_err)?;
-    let sender = sample.sender().map(|d| d.to_string()).unwrap_or_default();
-    Ok((
-        to_py(py, &value),
-        sender,
-        sample.sequence,
-        sample.timestamp_ns,
-    )
-        .into_py(py))
-}
-
 /// Waits for a sample of type `ty` (others are counted and skipped), releasing the GIL and
 /// looking for signals every 50 ms.
 fn wait_for(
@@ -304,8 +298,8 @@ fn wait_for(
     ty: &DynType,
     timeout: Option<f64>,
     wrong_type: &mut u64,
-    mut accept: impl FnMut(&RawSample) -> bool,
-) -> PyResult<Option<RawSample>> {
+    mut accept: impl FnMut(&Received) -> bool,
+) -> PyResult<Option<Received>> {
     let deadline = timeout.map(|t| Instant::now() + Duration::from_secs_f64(t.max(0.0)));
     loop {
         let slice = deadline.map_or(SIGNAL_POLL, |d| {
@@ -315,10 +309,10 @@ fn wait_for(
             .allow_threads(|| port.recv_timeout(slice))
             .map_err(transport)?;
         match got {
-            Some(sample) if sample.type_hash == ty.hash && accept(&sample) => {
+            Some(sample) if sample.type_hash() == ty.hash && accept(&sample) => {
                 return Ok(Some(sample))
             }
-            Some(sample) if sample.type_hash != ty.hash => *wrong_type += 1,
+            Some(sample) if sample.type_hash() != ty.hash => *wrong_type += 1,
             Some(_) => {}
             None => {
                 py.check_signals()?;
@@ -346,9 +340,21 @@ impl Publisher {
         self.port.publish_archive(&archive).map_err(transport)
     }
 
-    /// Publishes archive bytes made by `encode` (skips the conversion).
-    fn publish_archive(&mut self, archive: &[u8]) -> PyResult<()> {
-        self.port.publish_archive(archive).map_err(transport)
+    /// Publishes archive bytes made by `encode`, or a received sample's archive buffer
+    /// (skips the conversion).
+    fn publish_archive(&mut self, archive: &Bound<'_, PyAny>) -> PyResult<()> {
+        if let Ok(bytes) = archive.downcast::<PyBytes>() {
+            return self
+                .port
+                .publish_archive(bytes.as_bytes())
+                .map_err(transport);
+        }
+        if let Ok(buffer) = archive.downcast::<ArchiveBuffer>() {
+            let buffer = buffer.borrow();
+            return self.port.publish_archive(buffer.bytes()).map_err(transport);
+        }
+        let copy = pyo3::buffer::PyBuffer::<u8>::get_bound(archive)?.to_vec(archive.py())?;
+        self.port.publish_archive(&copy).map_err(transport)
     }
 
     #[getter]
@@ -373,50 +379,52 @@ pub struct Subscription {
 
 #[pymethods]
 impl Subscription {
-    /// The next message as `(fields, sender_did, sequence, timestamp_ns)`, or None after
-    /// `timeout` seconds (None: wait as long as it takes).
+    /// The next message as `(message, sender_did, sequence, timestamp_ns, archive)`, or
+    /// None after `timeout` seconds (None: wait as long as it takes). Arrays of primitives
+    /// in the message are memoryviews into `archive`.
     #[pyo3(signature = (timeout=None))]
     fn recv(&mut self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Option<PyObject>> {
         let ty = self.ty;
-        match wait_for(
+        let Some(sample) = wait_for(
             py,
             &mut self.port,
             ty,
             timeout,
             &mut self.wrong_type,
             |_| true,
-        )? {
-            Some(sample) => sample_tuple(py, ty, &sample).map(Some),
-            None => Ok(None),
-        }
+        )?
+        else {
+            return Ok(None);
+        };
+        let (sender, sequence, stamp) = (
+            sample.sender().to_string(),
+            sample.sequence(),
+            sample.timestamp_ns(),
+        );
+        let (message, archive) = message_of(py, ty, sample, Shape::Classes)?;
+        Ok(Some(
+            (message, sender, sequence, stamp, archive).into_py(py),
+        ))
     }
 
-    /// As `recv`, with the message's archive bytes instead of decoded fields.
+    /// As `recv`, without decoding: `(archive, sender_did, sequence, timestamp_ns)`.
     #[pyo3(signature = (timeout=None))]
     fn recv_archive(&mut self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Option<PyObject>> {
         let ty = self.ty;
-        match wait_for(
+        let Some(s) = wait_for(
             py,
             &mut self.port,
             ty,
             timeout,
             &mut self.wrong_type,
             |_| true,
-        )? {
-            Some(s) => {
-                let sender = s.sender().map(|d| d.to_string()).unwrap_or_default();
-                Ok(Some(
-                    (
-                        PyBytes::new_bound(py, &s.payload),
-                        sender,
-                        s.sequence,
-                        s.timestamp_ns,
-                    )
-                        .into_py(py),
-                ))
-            }
-            None => Ok(None),
-        }
+        )?
+        else {
+            return Ok(None);
+        };
+        let (sender, sequence, stamp) = (s.sender().to_string(), s.sequence(), s.timestamp_ns());
+        let archive = Py::new(py, ArchiveBuffer::of(s))?;
+        Ok(Some((archive, sender, sequence, stamp).into_py(py)))
     }
 
     /// Frames refused (security) and messages of another type skipped.
@@ -467,13 +475,13 @@ impl Client {
             self.response,
             Some(timeout),
             &mut skipped,
-            |s| s.sequence == sequence,
+            |s| s.sequence() == sequence,
         )?;
         match reply {
             Some(s) => {
-                let value = (self.response.decode)(&s.payload).map_err(MessageError::new_err)?;
-                let sender = s.sender().map(|d| d.to_string()).unwrap_or_default();
-                Ok((to_py(py, &value), sender).into_py(py))
+                let sender = s.sender().to_string();
+                let (message, _) = message_of(py, self.response, s, Shape::Classes)?;
+                Ok((message, sender).into_py(py))
             }
             None => Err(CallTimeout::new_err(format!(
                 "no reply from {} within {timeout} s",
@@ -520,10 +528,10 @@ impl Server {
         else {
             return Ok(None);
         };
-        let value = (request.decode)(&s.payload).map_err(MessageError::new_err)?;
-        let sender = s.sender().map(|d| d.to_string()).unwrap_or_default();
-        let token = (sender.clone(), s.epoch, s.sequence);
-        Ok(Some((to_py(py, &value), sender, token).into_py(py)))
+        let sender = s.sender().to_string();
+        let token = (sender.clone(), s.epoch(), s.sequence());
+        let (message, _) = message_of(py, request, s, Shape::Classes)?;
+        Ok(Some((message, sender, token).into_py(py)))
     }
 
     /// Answers the request `token` came with.
@@ -562,5 +570,93 @@ impl Server {
     #[getter]
     fn name(&self) -> String {
         self.name.clone()
+    }
+}
+
+/// A port `wait_any` waits on.
+enum Waiting<'py> {
+    Subscription(PyRefMut<'py, Subscription>),
+    Server(PyRefMut<'py, Server>),
+}
+
+impl Waiting<'_> {
+    fn port(&self) -> &RawSubscriber<Sub> {
+        match self {
+            Self::Subscription(s) => &s.port,
+            Self::Server(s) => &s.requests,
+        }
+    }
+
+    fn port_mut(&mut self) -> &mut RawSubscriber<Sub> {
+        match self {
+            Self::Subscription(s) => &mut s.port,
+            Self::Server(s) => &mut s.requests,
+        }
+    }
+}
+
+/// Waits until some of `ports` (subscriptions, service servers) may have a message, or
+/// `timeout` seconds pass (None: as long as it takes); the indices of those that woke.
+/// One shared-memory `WaitSet` over all of them (no polling), with the GIL released and
+/// Ctrl-C looked for every 50 ms.
+#[pyfunction]
+#[pyo3(signature = (ports, timeout=None))]
+pub fn wait_any(
+    py: Python<'_>,
+    ports: Vec<Bound<'_, PyAny>>,
+    timeout: Option<f64>,
+) -> PyResult<Vec<usize>> {
+    let mut waiting = ports
+        .iter()
+        .map(|p| {
+            if let Ok(s) = p.downcast::<Subscription>() {
+                Ok(Waiting::Subscription(s.try_borrow_mut()?))
+            } else if let Ok(s) = p.downcast::<Server>() {
+                Ok(Waiting::Server(s.try_borrow_mut()?))
+            } else {
+                Err(pyo3::exceptions::PyTypeError::new_err(format!(
+                    "wait_any takes subscriptions and servers, not {}",
+                    p.get_type().name()?
+                )))
+            }
+        })
+        .collect::<PyResult<Vec<_>>>()?;
+    let deadline = timeout.map(|t| Instant::now() + Duration::from_secs_f64(t.max(0.0)));
+    loop {
+        let slice = deadline.map_or(SIGNAL_POLL, |d| {
+            d.saturating_duration_since(Instant::now()).min(SIGNAL_POLL)
+        });
+        let fired = {
+            let ports: Vec<&RawSubscriber<Sub>> = waiting.iter().map(Waiting::port).collect();
+            py.allow_threads(|| {
+                match ports
+                    .iter()
+                    .map(|p| p.wake_source())
+                    .collect::<Option<Vec<_>>>()
+                {
+                    Some(sources) => mesh_core::transport::shm_wait::wait_any(&sources, slice),
+                    None => {
+                        std::thread::sleep(slice);
+                        Ok(vec![true; ports.len()])
+                    }
+                }
+            })
+            .map_err(transport)?
+        };
+        let woke: Vec<usize> = fired
+            .iter()
+            .enumerate()
+            .filter_map(|(i, hit)| hit.then_some(i))
+            .collect();
+        if !woke.is_empty() {
+            for &i in &woke {
+                waiting[i].port_mut().clear_wakeups().map_err(transport)?;
+            }
+            return Ok(woke);
+        }
+        py.check_signals()?;
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            return Ok(Vec::new());
+        }
     }
 }

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import pathlib
+import subprocess
+import time
+
 import pytest
 
 import omnimesh
+from omnimesh import _native
 from omnimesh.msg.geometry_msgs import Twist, Vector3
 from omnimesh.msg.sensor_msgs import Imu
 from omnimesh.msg.std_msgs import String
@@ -86,3 +91,39 @@ def test_callbacks_timers_and_exceptions(prefix: str, capsys: pytest.CaptureFixt
         node.spin(0.5)
         assert got == ["a", "b"]
         assert "callback failure" in capsys.readouterr().err
+
+
+def test_waiting_on_many_ports_at_once(prefix: str, binaries: pathlib.Path) -> None:
+    with omnimesh.Node("waiter", shm_prefix=prefix) as node, omnimesh.Node("sender", shm_prefix=prefix) as other:
+        subs = [node.subscription(f"/t{i}", String) for i in range(3)]
+        ports = [s._native for s in subs]
+        pubs = [other.publisher(f"/t{i}", String) for i in range(3)]
+        assert _native.wait_any(ports, 0.05) == []
+        pubs[1].publish(String(data="one"))
+        assert _native.wait_any(ports, 5.0) == [1]
+        # The wake-up was consumed: the next wait blocks until a new message.
+        assert _native.wait_any(ports, 0.05) == []
+        got = subs[1].recv(0.0)
+        assert got is not None and got.msg.data == "one"
+        with pytest.raises(TypeError, match="subscriptions and servers"):
+            _native.wait_any([pubs[0]._native], 0.0)
+
+        # spin waits on every callback's port at once and wakes at the first message, here
+        # from a Rust talker in another process.
+        heard: list[str] = []
+        node.subscription("/chatter", String, callback=lambda s: heard.append(s.msg.data))
+        node.subscription("/quiet", String, callback=lambda s: heard.append("quiet"))
+        talker = subprocess.Popen(
+            [binaries / "talker", "--count", "3", "--interval-ms", "200", "--shm-prefix", prefix],
+            stdout=subprocess.DEVNULL,
+        )
+        try:
+            deadline = time.monotonic() + 20
+            while not heard and time.monotonic() < deadline:
+                started = time.monotonic()
+                node.spin_once(timeout=10.0)
+                if not heard:
+                    assert time.monotonic() - started < 9.0, "woke before the timeout"
+            assert heard and heard[0].startswith("hello ")
+        finally:
+            talker.wait(timeout=20)

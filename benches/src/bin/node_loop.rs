@@ -2,7 +2,8 @@
 //! runs it in the same run). One thread publishes a message on a shared-memory topic and
 //! receives it, N times, and prints nanoseconds per message as JSON for three paths:
 //! typed (`Publisher`/`Subscriber`, default flavour), raw archives on the thread-safe flavour
-//! (what the Python bindings call), and raw archives plus the dynamic value conversion.
+//! (what the Python bindings call), and raw archives plus the dynamic value conversion; and
+//! for 1 MiB point clouds received in place by a zero-copy subscriber.
 //!
 //! ```sh
 //! cargo run --release -p mesh-benches --bin node-loop -- 100000
@@ -16,7 +17,11 @@ use mesh_core::security::{SecurityConfig, SecurityMode, TrustStore};
 use mesh_core::transport::shm::{ShmTransport, ThreadSafe};
 use omni_msgs::rt::value::ToValue as _;
 use omni_msgs::rt::Message as _;
+use omni_msgs::sensor_msgs::msg::PointCloud2;
 use omni_msgs::std_msgs::msg::String as StringMsg;
+
+/// The large-payload case: a 1 MiB point cloud.
+const CLOUD_BYTES: usize = 1 << 20;
 
 /// Lightweight security with the node's own key trusted: every signature is checked, as in
 /// the Python bench's nodes.
@@ -85,7 +90,7 @@ fn main() {
             .recv_timeout(Duration::from_secs(1))
             .expect("recv")
             .expect("delivered");
-        std::hint::black_box(sample.payload.len());
+        std::hint::black_box(sample.payload().len());
     }
     let raw = start.elapsed().as_nanos() as f64 / f64::from(count);
 
@@ -97,13 +102,50 @@ fn main() {
             .recv_timeout(Duration::from_secs(1))
             .expect("recv")
             .expect("delivered");
-        std::hint::black_box((ty.decode)(&sample.payload).expect("decode"));
+        std::hint::black_box((ty.decode)(sample.payload()).expect("decode"));
     }
     let dynamic = start.elapsed().as_nanos() as f64 / f64::from(count);
+
+    // 1 MiB point clouds: a pre-encoded archive published raw, received by a zero-copy typed
+    // subscriber that reads the data in shared memory (the Python bench does the same with a
+    // `zero_copy` subscription and a memoryview).
+    let clouds = (count / 100).max(200);
+    let cloud = PointCloud2 {
+        height: 1,
+        width: 65_536,
+        point_step: 16,
+        row_step: CLOUD_BYTES as u32,
+        data: vec![7; CLOUD_BYTES],
+        ..PointCloud2::default()
+    };
+    let cloud_archive = omni_msgs::rt::rkyv::to_bytes::<omni_msgs::rt::rkyv::rancor::Error>(&cloud)
+        .expect("archive");
+    let spec = node
+        .channel_spec("/bench/cloud", CLOUD_BYTES + 4096, &node.default_qos())
+        .expect("spec");
+    let mut cloud_pub = node
+        .raw_publisher(&spec, PointCloud2::TYPE_HASH.value)
+        .expect("pub");
+    let mut cloud_sub = node
+        .subscriber::<PointCloud2>("/bench/cloud", CLOUD_BYTES + 4096)
+        .expect("sub")
+        .zero_copy(true);
+    let start = Instant::now();
+    for _ in 0..clouds {
+        cloud_pub.publish_archive(&cloud_archive).expect("publish");
+        let sample = cloud_sub
+            .recv_timeout(Duration::from_secs(1))
+            .expect("recv")
+            .expect("delivered");
+        std::hint::black_box(sample.data.len());
+    }
+    let cloud_ns = start.elapsed().as_nanos() as f64 / f64::from(clouds);
     println!(
-        "{{\"count\": {count}, \"typed_ns\": {typed:.1}, \"raw_threadsafe_ns\": {raw:.1}, \"raw_dynamic_ns\": {dynamic:.1}}}"
+        "{{\"count\": {count}, \"typed_ns\": {typed:.1}, \"raw_threadsafe_ns\": {raw:.1}, \"raw_dynamic_ns\": {dynamic:.1}, \"clouds\": {clouds}, \"cloud_zero_copy_ns\": {cloud_ns:.1}}}"
     );
-    drop((publisher, subscriber, raw_pub, raw_sub));
+    drop((
+        publisher, subscriber, raw_pub, raw_sub, cloud_pub, cloud_sub,
+    ));
     for f in std::fs::read_dir("/dev/shm")
         .into_iter()
         .flatten()

@@ -1,7 +1,9 @@
 //! Python message classes: one module per package (`<pkg>.py`), one `@dataclass(slots=True)`
 //! per struct type with its fields, defaults and constants, and a `FIELDS` table that the
-//! `omnimesh` package uses to convert instances to and from the plain values the native
-//! codec encodes (the same rkyv archives Rust nodes send).
+//! native codec reads instances through (it encodes the same rkyv archives Rust nodes send,
+//! and builds received messages by calling the class with the fields in order). Received
+//! arrays of primitives are memoryviews over the received bytes, so the classes compare
+//! through `Message.__eq__` (by value, views and lists alike) rather than dataclass `eq`.
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -97,7 +99,9 @@ fn annotation(f: &Field, module: &str) -> String {
     };
     match (&f.ty.base, f.ty.array) {
         (_, ArrayKind::Single) => base,
-        (BaseType::Primitive(p), _) if is_bytes(*p) => "bytes".to_owned(),
+        // Received arrays of primitives are memoryviews over the received bytes.
+        (BaseType::Primitive(p), _) if is_bytes(*p) => "bytes | memoryview".to_owned(),
+        (BaseType::Primitive(_), _) => format!("list[{base}] | memoryview"),
         _ => format!("list[{base}]"),
     }
 }
@@ -158,7 +162,7 @@ fn render_struct(reg: &Registry, s: &StructDef, module: &str) -> String {
         .unwrap_or_default();
     let _ = writeln!(
         o,
-        "\n\n@dataclasses.dataclass(slots=True)\nclass {ty}(Message):"
+        "\n\n@dataclasses.dataclass(slots=True, eq=False)\nclass {ty}(Message):"
     );
     let text = s.doc.text.trim();
     let doc = if text.is_empty() {

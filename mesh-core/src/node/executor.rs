@@ -228,7 +228,7 @@ impl<'a> Executor<'a> {
     /// the wake-ups of those that fired. False when some entity has no wake-up source.
     #[cfg(feature = "shm")]
     fn wait_multiplexed(&mut self, budget: Duration) -> Result<bool, SpinError> {
-        use iceoryx2::prelude::{CallbackProgression, SignalHandlingMode, WaitSetBuilder};
+        use crate::transport::shm_wait;
 
         let Some(sources) = self
             .entities
@@ -239,34 +239,14 @@ impl<'a> Executor<'a> {
             return Ok(false);
         };
         if self.waitset.is_none() {
-            let waitset = WaitSetBuilder::new()
-                .signal_handling_mode(SignalHandlingMode::Disabled)
-                .create()
-                .map_err(|e| SpinError::Wait(format!("cannot create a WaitSet: {e:?}")))?;
+            let waitset = shm_wait::waitset().map_err(|e| SpinError::Wait(e.0))?;
             self.waitset = Some(waitset);
         }
         let Some(waitset) = self.waitset.as_ref() else {
             return Ok(false);
         };
-        let mut fired = vec![false; sources.len()];
-        {
-            let guards = sources
-                .iter()
-                .map(|s| waitset.attach_notification(*s))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| SpinError::Wait(format!("cannot attach a subscriber: {e:?}")))?;
-            waitset
-                .wait_and_process_once_with_timeout(
-                    |id| {
-                        for (hit, guard) in fired.iter_mut().zip(&guards) {
-                            *hit |= id.has_event_from(guard);
-                        }
-                        CallbackProgression::Continue
-                    },
-                    budget,
-                )
-                .map_err(|e| SpinError::Wait(format!("{e:?}")))?;
-        }
+        let fired =
+            shm_wait::wait_once(waitset, &sources, budget).map_err(|e| SpinError::Wait(e.0))?;
         drop(sources);
         for (entity, hit) in self.entities.iter_mut().zip(fired) {
             if hit {

@@ -7,47 +7,86 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::pubsub::{boxed, NodeError, PublishError, ReceiveError};
+use super::pool::BufferPool;
+use super::pubsub::{boxed, FrameBuf, NodeError, PublishError, ReceiveError};
 use super::{now_ns, Node};
 use crate::delivery::Qos;
 use crate::envelope::{
-    sign_in_place, type_hash_of_frame, EnvelopeFields, TopicId, HEADER_LEN, SIGNATURE_LEN,
+    sign_in_place, type_hash_of_frame, Envelope, EnvelopeFields, TopicId, Verified, HEADER_LEN,
+    SIGNATURE_LEN,
 };
 use crate::identity::{Did, NodeKey, PublicKey};
 use crate::security::{attest, PeerId, Receiver, Route, SecurityPolicy};
 use crate::transport::{ChannelSpec, FramePublisher, FrameSubscriber, Transport};
 
-/// A verified envelope of some type.
-#[derive(Debug, Clone)]
-pub struct RawSample {
-    /// RIHS01 digest of the payload's type.
-    pub type_hash: [u8; 32],
-    /// Publisher key (verified; read it with [`RawSample::publisher`]).
-    publisher: [u8; 32],
-    /// Publisher epoch.
-    pub epoch: u64,
-    /// Sequence number.
-    pub sequence: u64,
-    /// Publisher clock, Unix nanoseconds.
-    pub timestamp_ns: u64,
-    /// Whole envelope size, bytes.
-    pub frame_len: usize,
-    /// The archive (the message), copied out of transport memory.
-    pub payload: Vec<u8>,
+/// A verified envelope of some type. Its bytes stay where they were verified: in a private
+/// pooled copy, or in the transport's memory for a [`zero_copy`](RawSubscriber::zero_copy)
+/// subscriber (the shared memory stays mapped while the sample lives).
+pub struct RawSample<F> {
+    env: Envelope<Verified, FrameBuf<F>>,
+    shared: bool,
 }
 
-impl RawSample {
+impl<F> std::fmt::Debug for RawSample<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RawSample").finish_non_exhaustive()
+    }
+}
+
+impl<F: AsRef<[u8]>> RawSample<F> {
     /// The verified sender.
     #[must_use]
-    pub fn sender(&self) -> Option<Did> {
+    pub fn sender(&self) -> Did {
         // Only admitted envelopes become samples: the key verified their signature.
-        Some(Did::from(PublicKey::from_verified(self.publisher)))
+        Did::from(PublicKey::from_verified(self.publisher()))
     }
 
     /// The verified publisher key.
     #[must_use]
     pub fn publisher(&self) -> [u8; 32] {
-        self.publisher
+        self.env.header().publisher()
+    }
+
+    /// RIHS01 digest of the payload's type.
+    #[must_use]
+    pub fn type_hash(&self) -> [u8; 32] {
+        self.env.header().type_hash()
+    }
+
+    /// Publisher epoch.
+    #[must_use]
+    pub fn epoch(&self) -> u64 {
+        self.env.header().epoch()
+    }
+
+    /// Sequence number.
+    #[must_use]
+    pub fn sequence(&self) -> u64 {
+        self.env.header().sequence()
+    }
+
+    /// Publisher clock, Unix nanoseconds.
+    #[must_use]
+    pub fn timestamp_ns(&self) -> u64 {
+        self.env.header().timestamp_ns()
+    }
+
+    /// Whole envelope size, bytes.
+    #[must_use]
+    pub fn frame_len(&self) -> usize {
+        self.env.as_bytes().len()
+    }
+
+    /// The archive (the message), where it was verified.
+    #[must_use]
+    pub fn payload(&self) -> &[u8] {
+        self.env.payload()
+    }
+
+    /// Whether the payload lies in the transport's (shared) memory rather than a private copy.
+    #[must_use]
+    pub fn in_place(&self) -> bool {
+        self.shared
     }
 }
 
@@ -59,6 +98,8 @@ pub struct RawSubscriber<S> {
     /// The topic; its type hash is set from each frame before admission.
     route: Route,
     rejected: u64,
+    zero_copy: bool,
+    pool: Arc<BufferPool>,
 }
 
 impl<S> std::fmt::Debug for RawSubscriber<S> {
@@ -122,6 +163,8 @@ impl<T: Transport> Node<T> {
             policy: Arc::clone(&self.policy),
             route: Route::new(&channel.topic, [0; 32]),
             rejected: 0,
+            zero_copy: false,
+            pool: Arc::default(),
         })
     }
 
@@ -156,11 +199,43 @@ impl<S: FrameSubscriber> RawSubscriber<S> {
         self.rejected
     }
 
+    /// The port's wake-up source, to wait on many ports at once
+    /// ([`shm_wait::wait_any`](crate::transport::shm_wait::wait_any)).
+    #[cfg(feature = "shm")]
+    #[must_use]
+    pub fn wake_source(&self) -> Option<&dyn crate::transport::shm::WakeSource> {
+        self.port.wake_source()
+    }
+
+    /// Consumes the wake-ups signalled so far (after a multiplexed wait reported this port,
+    /// before reading its frames).
+    ///
+    /// # Errors
+    /// [`ReceiveError::Transport`] when the transport fails.
+    pub fn clear_wakeups(&mut self) -> Result<(), ReceiveError> {
+        self.port
+            .clear_wakeups()
+            .map_err(|e| ReceiveError::Transport(boxed(e)))
+    }
+
+    /// Verifies and hands out envelopes where the transport put them (shared memory)
+    /// instead of a private copy. As [`Subscriber::zero_copy`](super::Subscriber::zero_copy):
+    /// only where every process that can open the topic's memory is trusted. Each sample
+    /// held keeps its shared-memory slot: hold few.
+    #[must_use]
+    pub fn zero_copy(mut self, on: bool) -> Self {
+        self.zero_copy = on;
+        self
+    }
+
     /// The next verified envelope, waiting up to `timeout`.
     ///
     /// # Errors
     /// [`ReceiveError::Transport`] when the transport fails.
-    pub fn recv_timeout(&mut self, timeout: Duration) -> Result<Option<RawSample>, ReceiveError> {
+    pub fn recv_timeout(
+        &mut self,
+        timeout: Duration,
+    ) -> Result<Option<RawSample<S::Frame>>, ReceiveError> {
         let deadline = Instant::now() + timeout;
         loop {
             let Some(frame) = self
@@ -177,40 +252,33 @@ impl<S: FrameSubscriber> RawSubscriber<S> {
                     .map_err(|e| ReceiveError::Transport(boxed(e)))?;
                 continue;
             };
-            let bytes = frame.as_ref();
-            let start = if attest::split(bytes).is_some() {
+            let start = if attest::split(frame.as_ref()).is_some() {
                 attest::PREFIX_LEN
             } else {
                 0
             };
-            let envelope = bytes[start..].to_vec();
-            drop(frame);
             // Admission checks the header in full; the route only needs the type hash it
             // names (any type is welcome here).
-            let Some(type_hash) = type_hash_of_frame(&envelope) else {
+            let Some(type_hash) = type_hash_of_frame(&frame.as_ref()[start..]) else {
                 self.rejected += 1;
                 continue;
             };
+            let buf = if self.zero_copy {
+                FrameBuf::Shared { frame, start }
+            } else {
+                // Verify and read a private copy; the shared memory is released at once.
+                FrameBuf::Private(self.pool.copy_of(&frame.as_ref()[start..]))
+            };
             self.route.type_hash = type_hash;
-            let admitted = self.receiver.admit(
-                &self.policy,
-                PeerId(0),
-                envelope.as_slice(),
-                &self.route,
-                now_ns(),
-            );
+            let admitted = self
+                .receiver
+                .admit(&self.policy, PeerId(0), buf, &self.route, now_ns());
             match admitted {
                 Ok(env) => {
-                    let h = env.header();
                     return Ok(Some(RawSample {
-                        type_hash: h.type_hash(),
-                        publisher: h.publisher(),
-                        epoch: h.epoch(),
-                        sequence: h.sequence(),
-                        timestamp_ns: h.timestamp_ns(),
-                        frame_len: envelope.len(),
-                        payload: env.payload().to_vec(),
-                    }));
+                        env,
+                        shared: self.zero_copy,
+                    }))
                 }
                 Err(e) => {
                     tracing::debug!(topic = %self.route.topic_name, reason = e.reason().as_str(), "frame rejected");

@@ -21,6 +21,8 @@ pub mod shm;
 pub mod shm_graph;
 #[cfg(feature = "shm")]
 pub mod shm_scan;
+#[cfg(feature = "shm")]
+pub mod shm_wait;
 
 use std::time::{Duration, Instant};
 

@@ -14,7 +14,7 @@ from . import unique_identifier_msgs as _unique_identifier_msgs
 __all__ = ["GoalInfo", "GoalStatus", "GoalStatusArray", "CancelGoalEvent", "CancelGoalRequest", "CancelGoalResponse", "CancelGoal"]
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class GoalInfo(Message):
     """Identifies one action goal and when the server accepted it.
 
@@ -28,7 +28,7 @@ class GoalInfo(Message):
     stamp: _builtin_interfaces.Time = dataclasses.field(default_factory=lambda: _builtin_interfaces.Time())
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class GoalStatus(Message):
     """Lifecycle state of one accepted action goal.
 
@@ -49,7 +49,7 @@ class GoalStatus(Message):
     status: int = 0
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class GoalStatusArray(Message):
     """States of all goals an action server is currently tracking.
 
@@ -62,7 +62,7 @@ class GoalStatusArray(Message):
     status_list: list[GoalStatus] = dataclasses.field(default_factory=list)
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class CancelGoalEvent(Message):
     """Introspection event of service `action_msgs/srv/CancelGoal`.
 
@@ -77,7 +77,7 @@ class CancelGoalEvent(Message):
     response: list[CancelGoalResponse] = dataclasses.field(default_factory=list)
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class CancelGoalRequest(Message):
     """Cancel action goals. A nonzero goal id selects that goal; a nonzero stamp
     selects every goal accepted at or before it; both may be combined. A zero
@@ -92,7 +92,7 @@ class CancelGoalRequest(Message):
     goal_info: GoalInfo = dataclasses.field(default_factory=lambda: GoalInfo())
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class CancelGoalResponse(Message):
     """Outcome code and the goals that are now being canceled.
 

@@ -11,7 +11,7 @@ from omnimesh._message import Message, Service
 __all__ = ["Duration", "Time"]
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class Duration(Message):
     """A signed span of time as whole seconds plus a nanosecond remainder.
 
@@ -25,7 +25,7 @@ class Duration(Message):
     nanosec: int = 0
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class Time(Message):
     """An instant in time as whole seconds plus a nanosecond remainder.
     Used for every ROS time stamp, whatever clock produced it.

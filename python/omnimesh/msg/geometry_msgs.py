@@ -12,7 +12,7 @@ from . import std_msgs as _std_msgs
 __all__ = ["Accel", "AccelStamped", "AccelWithCovariance", "AccelWithCovarianceStamped", "Inertia", "InertiaStamped", "Point", "Point32", "PointStamped", "Polygon", "PolygonInstance", "PolygonInstanceStamped", "PolygonStamped", "Pose", "Pose2D", "PoseArray", "PoseStamped", "PoseWithCovariance", "PoseWithCovarianceStamped", "Quaternion", "QuaternionStamped", "Transform", "TransformStamped", "Twist", "TwistStamped", "TwistWithCovariance", "TwistWithCovarianceStamped", "Vector3", "Vector3Stamped", "VelocityStamped", "Wrench", "WrenchStamped"]
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class Accel(Message):
     """Acceleration of a rigid body, split into a linear and an angular part.
 
@@ -26,7 +26,7 @@ class Accel(Message):
     angular: Vector3 = dataclasses.field(default_factory=lambda: Vector3())
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class AccelStamped(Message):
     """An Accel bound to a time and a coordinate frame.
 
@@ -40,7 +40,7 @@ class AccelStamped(Message):
     accel: Accel = dataclasses.field(default_factory=lambda: Accel())
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class AccelWithCovariance(Message):
     """An Accel together with its uncertainty.
 
@@ -51,10 +51,10 @@ class AccelWithCovariance(Message):
     TYPE_HASH: ClassVar[str] = "RIHS01_230d51bd53bc36f260574e73b42941cefe44684753480b6fc330c032c5db5997"
     FIELDS: ClassVar[tuple[tuple[str, str, str | None, bool], ...]] = (("accel", "accel", "geometry_msgs/msg/Accel", False), ("covariance", "covariance", None, True))
     accel: Accel = dataclasses.field(default_factory=lambda: Accel())
-    covariance: list[float] = dataclasses.field(default_factory=lambda: [0.0 for _ in range(36)])
+    covariance: list[float] | memoryview = dataclasses.field(default_factory=lambda: [0.0 for _ in range(36)])
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class AccelWithCovarianceStamped(Message):
     """An AccelWithCovariance bound to a time and a coordinate frame.
 
@@ -68,7 +68,7 @@ class AccelWithCovarianceStamped(Message):
     accel: AccelWithCovariance = dataclasses.field(default_factory=lambda: AccelWithCovariance())
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class Inertia(Message):
     """Mass properties of a rigid body: mass, center of mass and inertia tensor.
 
@@ -88,7 +88,7 @@ class Inertia(Message):
     izz: float = 0.0
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class InertiaStamped(Message):
     """An Inertia bound to a time and a coordinate frame.
 
@@ -102,7 +102,7 @@ class InertiaStamped(Message):
     inertia: Inertia = dataclasses.field(default_factory=lambda: Inertia())
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class Point(Message):
     """Location in 3-D space, double precision.
 
@@ -117,7 +117,7 @@ class Point(Message):
     z: float = 0.0
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class Point32(Message):
     """Location in 3-D space, single precision. Meant for bulk point data
     where size matters; use Point everywhere else.
@@ -133,7 +133,7 @@ class Point32(Message):
     z: float = 0.0
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class PointStamped(Message):
     """A Point bound to a time and a coordinate frame.
 
@@ -147,7 +147,7 @@ class PointStamped(Message):
     point: Point = dataclasses.field(default_factory=lambda: Point())
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class Polygon(Message):
     """Closed polygon; the final vertex joins back to the first one.
 
@@ -160,7 +160,7 @@ class Polygon(Message):
     points: list[Point32] = dataclasses.field(default_factory=list)
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class PolygonInstance(Message):
     """A Polygon plus a numeric id so several polygons can be told apart.
 
@@ -174,7 +174,7 @@ class PolygonInstance(Message):
     id: int = 0
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class PolygonInstanceStamped(Message):
     """A PolygonInstance bound to a time and a coordinate frame.
 
@@ -188,7 +188,7 @@ class PolygonInstanceStamped(Message):
     polygon: PolygonInstance = dataclasses.field(default_factory=lambda: PolygonInstance())
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class PolygonStamped(Message):
     """A Polygon bound to a time and a coordinate frame.
 
@@ -202,7 +202,7 @@ class PolygonStamped(Message):
     polygon: Polygon = dataclasses.field(default_factory=lambda: Polygon())
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class Pose(Message):
     """Placement of a body in 3-D space: where it is and how it is turned.
 
@@ -216,7 +216,7 @@ class Pose(Message):
     orientation: Quaternion = dataclasses.field(default_factory=lambda: Quaternion())
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class Pose2D(Message):
     """Planar pose: position in the x-y plane plus heading.
     Deprecated; prefer Pose and project to 2-D where needed.
@@ -232,7 +232,7 @@ class Pose2D(Message):
     theta: float = 0.0
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class PoseArray(Message):
     """A list of poses sharing one time and reference frame.
 
@@ -246,7 +246,7 @@ class PoseArray(Message):
     poses: list[Pose] = dataclasses.field(default_factory=list)
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class PoseStamped(Message):
     """A Pose bound to a time and a coordinate frame.
 
@@ -260,7 +260,7 @@ class PoseStamped(Message):
     pose: Pose = dataclasses.field(default_factory=lambda: Pose())
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class PoseWithCovariance(Message):
     """A Pose together with its uncertainty.
 
@@ -271,10 +271,10 @@ class PoseWithCovariance(Message):
     TYPE_HASH: ClassVar[str] = "RIHS01_9a7c0fd234b7f45c6098745ecccd773ca1085670e64107135397aee31c02e1bb"
     FIELDS: ClassVar[tuple[tuple[str, str, str | None, bool], ...]] = (("pose", "pose", "geometry_msgs/msg/Pose", False), ("covariance", "covariance", None, True))
     pose: Pose = dataclasses.field(default_factory=lambda: Pose())
-    covariance: list[float] = dataclasses.field(default_factory=lambda: [0.0 for _ in range(36)])
+    covariance: list[float] | memoryview = dataclasses.field(default_factory=lambda: [0.0 for _ in range(36)])
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class PoseWithCovarianceStamped(Message):
     """A PoseWithCovariance bound to a time and a coordinate frame.
 
@@ -288,7 +288,7 @@ class PoseWithCovarianceStamped(Message):
     pose: PoseWithCovariance = dataclasses.field(default_factory=lambda: PoseWithCovariance())
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class Quaternion(Message):
     """Rotation as a unit quaternion; the defaults give the identity rotation.
 
@@ -304,7 +304,7 @@ class Quaternion(Message):
     w: float = 1.0
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class QuaternionStamped(Message):
     """A Quaternion bound to a time and a coordinate frame.
 
@@ -318,7 +318,7 @@ class QuaternionStamped(Message):
     quaternion: Quaternion = dataclasses.field(default_factory=lambda: Quaternion())
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class Transform(Message):
     """Rigid-body transform between two frames: a translation and a rotation.
 
@@ -332,7 +332,7 @@ class Transform(Message):
     rotation: Quaternion = dataclasses.field(default_factory=lambda: Quaternion())
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class TransformStamped(Message):
     """Places child_frame_id relative to the parent frame header.frame_id at
     time header.stamp. This is the unit of data in the tf2 transform tree.
@@ -348,7 +348,7 @@ class TransformStamped(Message):
     transform: Transform = dataclasses.field(default_factory=lambda: Transform())
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class Twist(Message):
     """Velocity of a rigid body, split into a linear and an angular part.
 
@@ -362,7 +362,7 @@ class Twist(Message):
     angular: Vector3 = dataclasses.field(default_factory=lambda: Vector3())
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class TwistStamped(Message):
     """A Twist bound to a time and a coordinate frame.
 
@@ -376,7 +376,7 @@ class TwistStamped(Message):
     twist: Twist = dataclasses.field(default_factory=lambda: Twist())
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class TwistWithCovariance(Message):
     """A Twist together with its uncertainty.
 
@@ -387,10 +387,10 @@ class TwistWithCovariance(Message):
     TYPE_HASH: ClassVar[str] = "RIHS01_49f574f033f095d8b6cd1beaca5ca7925e296e84af1716d16c89d38b059c8c18"
     FIELDS: ClassVar[tuple[tuple[str, str, str | None, bool], ...]] = (("twist", "twist", "geometry_msgs/msg/Twist", False), ("covariance", "covariance", None, True))
     twist: Twist = dataclasses.field(default_factory=lambda: Twist())
-    covariance: list[float] = dataclasses.field(default_factory=lambda: [0.0 for _ in range(36)])
+    covariance: list[float] | memoryview = dataclasses.field(default_factory=lambda: [0.0 for _ in range(36)])
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class TwistWithCovarianceStamped(Message):
     """A TwistWithCovariance bound to a time and a coordinate frame.
 
@@ -404,7 +404,7 @@ class TwistWithCovarianceStamped(Message):
     twist: TwistWithCovariance = dataclasses.field(default_factory=lambda: TwistWithCovariance())
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class Vector3(Message):
     """A direction with magnitude in 3-D. Unlike a Point it has no location:
     transforming it applies only the rotation, never the translation.
@@ -420,7 +420,7 @@ class Vector3(Message):
     z: float = 0.0
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class Vector3Stamped(Message):
     """A Vector3 bound to a time and a coordinate frame. Only rotations
     apply when it is moved to another frame.
@@ -435,7 +435,7 @@ class Vector3Stamped(Message):
     vector: Vector3 = dataclasses.field(default_factory=lambda: Vector3())
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class VelocityStamped(Message):
     """Velocity of body_frame_id relative to reference_frame_id, written in the
     axes of header.frame_id. If header.frame_id equals body_frame_id, this is
@@ -453,7 +453,7 @@ class VelocityStamped(Message):
     velocity: Twist = dataclasses.field(default_factory=lambda: Twist())
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class Wrench(Message):
     """Force and torque acting on a rigid body.
 
@@ -467,7 +467,7 @@ class Wrench(Message):
     torque: Vector3 = dataclasses.field(default_factory=lambda: Vector3())
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class WrenchStamped(Message):
     """A Wrench bound to a time and a coordinate frame.
 

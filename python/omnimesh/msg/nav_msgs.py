@@ -15,7 +15,7 @@ from . import std_msgs as _std_msgs
 __all__ = ["GridCells", "MapMetaData", "OccupancyGrid", "Odometry", "Path", "GetMapEvent", "GetMapRequest", "GetMapResponse", "GetPlanEvent", "GetPlanRequest", "GetPlanResponse", "LoadMapEvent", "LoadMapRequest", "LoadMapResponse", "SetMapEvent", "SetMapRequest", "SetMapResponse", "GetMap", "GetPlan", "LoadMap", "SetMap"]
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class GridCells(Message):
     """A set of equally sized cells of a 2-D grid, e.g. for showing a costmap.
 
@@ -31,7 +31,7 @@ class GridCells(Message):
     cells: list[_geometry_msgs.Point] = dataclasses.field(default_factory=list)
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class MapMetaData(Message):
     """Size, resolution and placement of an OccupancyGrid.
 
@@ -48,7 +48,7 @@ class MapMetaData(Message):
     origin: _geometry_msgs.Pose = dataclasses.field(default_factory=lambda: _geometry_msgs.Pose())
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class OccupancyGrid(Message):
     """2-D occupancy map stored row by row.
 
@@ -60,10 +60,10 @@ class OccupancyGrid(Message):
     FIELDS: ClassVar[tuple[tuple[str, str, str | None, bool], ...]] = (("header", "header", "std_msgs/msg/Header", False), ("info", "info", "nav_msgs/msg/MapMetaData", False), ("data", "data", None, True))
     header: _std_msgs.Header = dataclasses.field(default_factory=lambda: _std_msgs.Header())
     info: MapMetaData = dataclasses.field(default_factory=lambda: MapMetaData())
-    data: list[int] = dataclasses.field(default_factory=list)
+    data: list[int] | memoryview = dataclasses.field(default_factory=list)
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class Odometry(Message):
     """Estimated pose and velocity of a moving body. The pose is given in
     header.frame_id and the twist in child_frame_id.
@@ -80,7 +80,7 @@ class Odometry(Message):
     twist: _geometry_msgs.TwistWithCovariance = dataclasses.field(default_factory=lambda: _geometry_msgs.TwistWithCovariance())
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class Path(Message):
     """Ordered list of poses for a robot to drive through.
 
@@ -94,7 +94,7 @@ class Path(Message):
     poses: list[_geometry_msgs.PoseStamped] = dataclasses.field(default_factory=list)
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class GetMapEvent(Message):
     """Introspection event of service `nav_msgs/srv/GetMap`.
 
@@ -109,7 +109,7 @@ class GetMapEvent(Message):
     response: list[GetMapResponse] = dataclasses.field(default_factory=list)
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class GetMapRequest(Message):
     """Fetch the map currently served by a map server.
 
@@ -122,7 +122,7 @@ class GetMapRequest(Message):
     structure_needs_at_least_one_member: int = 0
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class GetMapResponse(Message):
     """ROS type `nav_msgs/srv/GetMap_Response`.
     """
@@ -133,7 +133,7 @@ class GetMapResponse(Message):
     map: OccupancyGrid = dataclasses.field(default_factory=lambda: OccupancyGrid())
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class GetPlanEvent(Message):
     """Introspection event of service `nav_msgs/srv/GetPlan`.
 
@@ -148,7 +148,7 @@ class GetPlanEvent(Message):
     response: list[GetPlanResponse] = dataclasses.field(default_factory=list)
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class GetPlanRequest(Message):
     """Ask a planner for a path from a start pose to a goal pose.
 
@@ -163,7 +163,7 @@ class GetPlanRequest(Message):
     tolerance: float = 0.0
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class GetPlanResponse(Message):
     """ROS type `nav_msgs/srv/GetPlan_Response`.
     """
@@ -174,7 +174,7 @@ class GetPlanResponse(Message):
     plan: Path = dataclasses.field(default_factory=lambda: Path())
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class LoadMapEvent(Message):
     """Introspection event of service `nav_msgs/srv/LoadMap`.
 
@@ -189,7 +189,7 @@ class LoadMapEvent(Message):
     response: list[LoadMapResponse] = dataclasses.field(default_factory=list)
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class LoadMapRequest(Message):
     """Load a map from a URL and make it the current map.
 
@@ -202,7 +202,7 @@ class LoadMapRequest(Message):
     map_url: str = ""
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class LoadMapResponse(Message):
     """Loaded map and a result code.
 
@@ -221,7 +221,7 @@ class LoadMapResponse(Message):
     result: int = 0
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class SetMapEvent(Message):
     """Introspection event of service `nav_msgs/srv/SetMap`.
 
@@ -236,7 +236,7 @@ class SetMapEvent(Message):
     response: list[SetMapResponse] = dataclasses.field(default_factory=list)
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class SetMapRequest(Message):
     """Replace the current map and give an initial pose estimate within it.
 
@@ -250,7 +250,7 @@ class SetMapRequest(Message):
     initial_pose: _geometry_msgs.PoseWithCovarianceStamped = dataclasses.field(default_factory=lambda: _geometry_msgs.PoseWithCovarianceStamped())
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class SetMapResponse(Message):
     """ROS type `nav_msgs/srv/SetMap_Response`.
     """

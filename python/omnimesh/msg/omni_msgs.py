@@ -16,7 +16,7 @@ from . import unique_identifier_msgs as _unique_identifier_msgs
 __all__ = ["DeliveryControl", "FleetTask", "Heartbeat", "Letter", "MotionCommand", "RobotState", "TaskStatus", "AssignTaskEvent", "AssignTaskRequest", "AssignTaskResponse", "SetModeEvent", "SetModeRequest", "SetModeResponse", "NavigateToFeedback", "NavigateToFeedbackMessage", "NavigateToGetResultEvent", "NavigateToGetResultRequest", "NavigateToGetResultResponse", "NavigateToGoal", "NavigateToResult", "NavigateToSendGoalEvent", "NavigateToSendGoalRequest", "NavigateToSendGoalResponse", "AssignTask", "SetMode", "NavigateToGetResult", "NavigateToSendGoal"]
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class DeliveryControl(Message):
     """Control traffic of a durable topic (exactly once across restarts), published on
     "<topic>/_durable" next to the data. Publishers announce how far their stored
@@ -31,11 +31,11 @@ class DeliveryControl(Message):
     KIND_HEARTBEAT: ClassVar[int] = 1
     KIND_RESUME: ClassVar[int] = 2
     kind: int = 0
-    publisher: bytes = dataclasses.field(default_factory=lambda: bytes(32))
+    publisher: bytes | memoryview = dataclasses.field(default_factory=lambda: bytes(32))
     sequence: int = 0
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class FleetTask(Message):
     """One unit of work that the fleet manager schedules onto a robot,
     e.g. fetch a tote, deliver it, go somewhere, recharge or patrol.
@@ -58,12 +58,12 @@ class FleetTask(Message):
     deadline: _builtin_interfaces.Time = dataclasses.field(default_factory=lambda: _builtin_interfaces.Time())
     assigned_robot: str = ""
     payload_id: str = ""
-    payload_dimensions: list[float] = dataclasses.field(default_factory=lambda: [0.0 for _ in range(3)])
+    payload_dimensions: list[float] | memoryview = dataclasses.field(default_factory=lambda: [0.0 for _ in range(3)])
     payload_mass_kg: float = 0.0
     patrol_laps: int = 1
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class Heartbeat(Message):
     """Liveness beacon that every node publishes at a fixed rate. Several
     missed beats mark the node as lost; a sequence reset reveals a restart.
@@ -86,7 +86,7 @@ class Heartbeat(Message):
     uptime_ns: int = 0
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class Letter(Message):
     """A point-to-point message between two nodes, sent to the receiver's inbox. The sender is
     not a field: it is the verified signer of the envelope that carries the letter.
@@ -98,10 +98,10 @@ class Letter(Message):
     TYPE_HASH: ClassVar[str] = "RIHS01_d4e7f8d271e41c3c7fa7f224783bd6f49d103955a81222121077460147715dd1"
     FIELDS: ClassVar[tuple[tuple[str, str, str | None, bool], ...]] = (("kind", "kind", None, False), ("body", "body", None, True))
     kind: str = ""
-    body: bytes = b""
+    body: bytes | memoryview = b""
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class MotionCommand(Message):
     """Velocity command for one robot base, with an expiry time and a priority.
     The base must stop when the newest command has expired. When several
@@ -124,7 +124,7 @@ class MotionCommand(Message):
     priority: int = 100
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class RobotState(Message):
     """Periodic status snapshot of one fleet robot: mode, pose, motion,
     battery and active faults. Published by every robot at a fixed rate.
@@ -151,7 +151,7 @@ class RobotState(Message):
     active_faults: list[str] = dataclasses.field(default_factory=list)
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class TaskStatus(Message):
     """Progress report for one fleet task. Sent on every state change and
     periodically while the task runs.
@@ -176,7 +176,7 @@ class TaskStatus(Message):
     message: str = ""
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class AssignTaskEvent(Message):
     """Introspection event of service `omni_msgs/srv/AssignTask`.
 
@@ -191,7 +191,7 @@ class AssignTaskEvent(Message):
     response: list[AssignTaskResponse] = dataclasses.field(default_factory=list)
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class AssignTaskRequest(Message):
     """Hand a fleet task to one specific robot.
 
@@ -205,7 +205,7 @@ class AssignTaskRequest(Message):
     robot_id: str = ""
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class AssignTaskResponse(Message):
     """Whether the robot took the task, and when it expects to finish.
 
@@ -220,7 +220,7 @@ class AssignTaskResponse(Message):
     eta: _builtin_interfaces.Time = dataclasses.field(default_factory=lambda: _builtin_interfaces.Time())
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class SetModeEvent(Message):
     """Introspection event of service `omni_msgs/srv/SetMode`.
 
@@ -235,7 +235,7 @@ class SetModeEvent(Message):
     response: list[SetModeResponse] = dataclasses.field(default_factory=list)
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class SetModeRequest(Message):
     """Ask a robot to switch its operating mode. The mode values are the same
     as in omni_msgs/RobotState.
@@ -256,7 +256,7 @@ class SetModeRequest(Message):
     reason: str = ""
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class SetModeResponse(Message):
     """Outcome of the switch.
 
@@ -271,7 +271,7 @@ class SetModeResponse(Message):
     message: str = ""
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class NavigateToFeedback(Message):
     """Progress, sent periodically while driving.
 
@@ -286,7 +286,7 @@ class NavigateToFeedback(Message):
     eta_s: float = 0.0
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class NavigateToFeedbackMessage(Message):
     """Feedback for one goal, as published on the feedback topic.
 
@@ -300,7 +300,7 @@ class NavigateToFeedbackMessage(Message):
     feedback: NavigateToFeedback = dataclasses.field(default_factory=lambda: NavigateToFeedback())
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class NavigateToGetResultEvent(Message):
     """Introspection event of service `omni_msgs/action/NavigateTo_GetResult`.
 
@@ -315,7 +315,7 @@ class NavigateToGetResultEvent(Message):
     response: list[NavigateToGetResultResponse] = dataclasses.field(default_factory=list)
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class NavigateToGetResultRequest(Message):
     """Asks for a goal's result.
 
@@ -328,7 +328,7 @@ class NavigateToGetResultRequest(Message):
     goal_id: _unique_identifier_msgs.UUID = dataclasses.field(default_factory=lambda: _unique_identifier_msgs.UUID())
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class NavigateToGetResultResponse(Message):
     """A goal's final status and result.
 
@@ -342,7 +342,7 @@ class NavigateToGetResultResponse(Message):
     result: NavigateToResult = dataclasses.field(default_factory=lambda: NavigateToResult())
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class NavigateToGoal(Message):
     """Drive the robot base to a target pose.
 
@@ -357,7 +357,7 @@ class NavigateToGoal(Message):
     max_speed_mps: float = 1.0
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class NavigateToResult(Message):
     """How the goal ended.
 
@@ -376,7 +376,7 @@ class NavigateToResult(Message):
     elapsed: _builtin_interfaces.Duration = dataclasses.field(default_factory=lambda: _builtin_interfaces.Duration())
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class NavigateToSendGoalEvent(Message):
     """Introspection event of service `omni_msgs/action/NavigateTo_SendGoal`.
 
@@ -391,7 +391,7 @@ class NavigateToSendGoalEvent(Message):
     response: list[NavigateToSendGoalResponse] = dataclasses.field(default_factory=list)
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class NavigateToSendGoalRequest(Message):
     """Request to start a goal.
 
@@ -405,7 +405,7 @@ class NavigateToSendGoalRequest(Message):
     goal: NavigateToGoal = dataclasses.field(default_factory=lambda: NavigateToGoal())
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class NavigateToSendGoalResponse(Message):
     """Whether the goal was accepted.
 

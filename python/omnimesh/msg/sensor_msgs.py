@@ -15,7 +15,7 @@ from . import std_msgs as _std_msgs
 __all__ = ["BatteryState", "CameraInfo", "ChannelFloat32", "CompressedImage", "FluidPressure", "Illuminance", "Image", "Imu", "JointState", "Joy", "LaserScan", "MagneticField", "NavSatFix", "NavSatStatus", "PointCloud", "PointCloud2", "PointField", "Range", "RegionOfInterest", "RelativeHumidity", "Temperature", "TimeReference", "SetCameraInfoEvent", "SetCameraInfoRequest", "SetCameraInfoResponse", "SetCameraInfo"]
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class BatteryState(Message):
     """Status of one battery pack: voltage, current, charge, health and cells.
     Enum values mirror the Linux kernel power_supply class.
@@ -61,13 +61,13 @@ class BatteryState(Message):
     power_supply_health: int = 0
     power_supply_technology: int = 0
     present: bool = False
-    cell_voltage: list[float] = dataclasses.field(default_factory=list)
-    cell_temperature: list[float] = dataclasses.field(default_factory=list)
+    cell_voltage: list[float] | memoryview = dataclasses.field(default_factory=list)
+    cell_temperature: list[float] | memoryview = dataclasses.field(default_factory=list)
     location: str = ""
     serial_number: str = ""
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class CameraInfo(Message):
     """Calibration and capture settings of one camera, sent next to its images.
     An uncalibrated camera leaves d, k, r and p all zero, so k of 0 at
@@ -83,16 +83,16 @@ class CameraInfo(Message):
     height: int = 0
     width: int = 0
     distortion_model: str = ""
-    d: list[float] = dataclasses.field(default_factory=list)
-    k: list[float] = dataclasses.field(default_factory=lambda: [0.0 for _ in range(9)])
-    r: list[float] = dataclasses.field(default_factory=lambda: [0.0 for _ in range(9)])
-    p: list[float] = dataclasses.field(default_factory=lambda: [0.0 for _ in range(12)])
+    d: list[float] | memoryview = dataclasses.field(default_factory=list)
+    k: list[float] | memoryview = dataclasses.field(default_factory=lambda: [0.0 for _ in range(9)])
+    r: list[float] | memoryview = dataclasses.field(default_factory=lambda: [0.0 for _ in range(9)])
+    p: list[float] | memoryview = dataclasses.field(default_factory=lambda: [0.0 for _ in range(12)])
     binning_x: int = 0
     binning_y: int = 0
     roi: RegionOfInterest = dataclasses.field(default_factory=lambda: RegionOfInterest())
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class ChannelFloat32(Message):
     """One named per-point value channel of the legacy PointCloud message.
 
@@ -103,10 +103,10 @@ class ChannelFloat32(Message):
     TYPE_HASH: ClassVar[str] = "RIHS01_92665437ddf39346f4ba39ee32e648390605b633cc077d40f4bd4d7b58af6cd4"
     FIELDS: ClassVar[tuple[tuple[str, str, str | None, bool], ...]] = (("name", "name", None, False), ("values", "values", None, True))
     name: str = ""
-    values: list[float] = dataclasses.field(default_factory=list)
+    values: list[float] | memoryview = dataclasses.field(default_factory=list)
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class CompressedImage(Message):
     """An image packed with a codec such as JPEG or PNG.
 
@@ -118,10 +118,10 @@ class CompressedImage(Message):
     FIELDS: ClassVar[tuple[tuple[str, str, str | None, bool], ...]] = (("header", "header", "std_msgs/msg/Header", False), ("format", "format", None, False), ("data", "data", None, True))
     header: _std_msgs.Header = dataclasses.field(default_factory=lambda: _std_msgs.Header())
     format: str = ""
-    data: bytes = b""
+    data: bytes | memoryview = b""
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class FluidPressure(Message):
     """One absolute pressure reading inside a fluid such as air or water,
     including barometric pressure. Not meant for contact or force sensors.
@@ -137,7 +137,7 @@ class FluidPressure(Message):
     variance: float = 0.0
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class Illuminance(Message):
     """One photometric illuminance reading, taken along the sensor +x axis.
     Other light quantities (luminance, irradiance, intensity) need other types.
@@ -153,7 +153,7 @@ class Illuminance(Message):
     variance: float = 0.0
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class Image(Message):
     """A raw, uncompressed image. Pixel (0, 0) is the top-left corner.
 
@@ -169,10 +169,10 @@ class Image(Message):
     encoding: str = ""
     is_bigendian: int = 0
     step: int = 0
-    data: bytes = b""
+    data: bytes | memoryview = b""
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class Imu(Message):
     """Reading from an inertial measurement unit. A covariance of all zeros
     means unknown; a first covariance element of -1 means the matching
@@ -186,14 +186,14 @@ class Imu(Message):
     FIELDS: ClassVar[tuple[tuple[str, str, str | None, bool], ...]] = (("header", "header", "std_msgs/msg/Header", False), ("orientation", "orientation", "geometry_msgs/msg/Quaternion", False), ("orientation_covariance", "orientation_covariance", None, True), ("angular_velocity", "angular_velocity", "geometry_msgs/msg/Vector3", False), ("angular_velocity_covariance", "angular_velocity_covariance", None, True), ("linear_acceleration", "linear_acceleration", "geometry_msgs/msg/Vector3", False), ("linear_acceleration_covariance", "linear_acceleration_covariance", None, True))
     header: _std_msgs.Header = dataclasses.field(default_factory=lambda: _std_msgs.Header())
     orientation: _geometry_msgs.Quaternion = dataclasses.field(default_factory=lambda: _geometry_msgs.Quaternion())
-    orientation_covariance: list[float] = dataclasses.field(default_factory=lambda: [0.0 for _ in range(9)])
+    orientation_covariance: list[float] | memoryview = dataclasses.field(default_factory=lambda: [0.0 for _ in range(9)])
     angular_velocity: _geometry_msgs.Vector3 = dataclasses.field(default_factory=lambda: _geometry_msgs.Vector3())
-    angular_velocity_covariance: list[float] = dataclasses.field(default_factory=lambda: [0.0 for _ in range(9)])
+    angular_velocity_covariance: list[float] | memoryview = dataclasses.field(default_factory=lambda: [0.0 for _ in range(9)])
     linear_acceleration: _geometry_msgs.Vector3 = dataclasses.field(default_factory=lambda: _geometry_msgs.Vector3())
-    linear_acceleration_covariance: list[float] = dataclasses.field(default_factory=lambda: [0.0 for _ in range(9)])
+    linear_acceleration_covariance: list[float] | memoryview = dataclasses.field(default_factory=lambda: [0.0 for _ in range(9)])
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class JointState(Message):
     """Snapshot of a set of named joints. The arrays run in parallel: entry i
     of each belongs to the i-th name. An array that is not measured may be
@@ -207,12 +207,12 @@ class JointState(Message):
     FIELDS: ClassVar[tuple[tuple[str, str, str | None, bool], ...]] = (("header", "header", "std_msgs/msg/Header", False), ("name", "name", None, True), ("position", "position", None, True), ("velocity", "velocity", None, True), ("effort", "effort", None, True))
     header: _std_msgs.Header = dataclasses.field(default_factory=lambda: _std_msgs.Header())
     name: list[str] = dataclasses.field(default_factory=list)
-    position: list[float] = dataclasses.field(default_factory=list)
-    velocity: list[float] = dataclasses.field(default_factory=list)
-    effort: list[float] = dataclasses.field(default_factory=list)
+    position: list[float] | memoryview = dataclasses.field(default_factory=list)
+    velocity: list[float] | memoryview = dataclasses.field(default_factory=list)
+    effort: list[float] | memoryview = dataclasses.field(default_factory=list)
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class Joy(Message):
     """State of a joystick or gamepad.
 
@@ -223,11 +223,11 @@ class Joy(Message):
     TYPE_HASH: ClassVar[str] = "RIHS01_0d356c79cad3401e35ffeb75a96a96e08be3ef896b8b83841d73e890989372c5"
     FIELDS: ClassVar[tuple[tuple[str, str, str | None, bool], ...]] = (("header", "header", "std_msgs/msg/Header", False), ("axes", "axes", None, True), ("buttons", "buttons", None, True))
     header: _std_msgs.Header = dataclasses.field(default_factory=lambda: _std_msgs.Header())
-    axes: list[float] = dataclasses.field(default_factory=list)
-    buttons: list[int] = dataclasses.field(default_factory=list)
+    axes: list[float] | memoryview = dataclasses.field(default_factory=list)
+    buttons: list[int] | memoryview = dataclasses.field(default_factory=list)
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class LaserScan(Message):
     """One sweep of a planar laser range finder. Beam angles are measured
     counter-clockwise about +z of header.frame_id, with zero along +x.
@@ -246,11 +246,11 @@ class LaserScan(Message):
     scan_time: float = 0.0
     range_min: float = 0.0
     range_max: float = 0.0
-    ranges: list[float] = dataclasses.field(default_factory=list)
-    intensities: list[float] = dataclasses.field(default_factory=list)
+    ranges: list[float] | memoryview = dataclasses.field(default_factory=list)
+    intensities: list[float] | memoryview = dataclasses.field(default_factory=list)
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class MagneticField(Message):
     """Magnetic field vector measured at one place. A covariance of all zeros
     means unknown.
@@ -263,10 +263,10 @@ class MagneticField(Message):
     FIELDS: ClassVar[tuple[tuple[str, str, str | None, bool], ...]] = (("header", "header", "std_msgs/msg/Header", False), ("magnetic_field", "magnetic_field", "geometry_msgs/msg/Vector3", False), ("magnetic_field_covariance", "magnetic_field_covariance", None, True))
     header: _std_msgs.Header = dataclasses.field(default_factory=lambda: _std_msgs.Header())
     magnetic_field: _geometry_msgs.Vector3 = dataclasses.field(default_factory=lambda: _geometry_msgs.Vector3())
-    magnetic_field_covariance: list[float] = dataclasses.field(default_factory=lambda: [0.0 for _ in range(9)])
+    magnetic_field_covariance: list[float] | memoryview = dataclasses.field(default_factory=lambda: [0.0 for _ in range(9)])
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class NavSatFix(Message):
     """Position fix from a satellite navigation receiver, on the WGS 84 ellipsoid.
 
@@ -285,11 +285,11 @@ class NavSatFix(Message):
     latitude: float = 0.0
     longitude: float = 0.0
     altitude: float = 0.0
-    position_covariance: list[float] = dataclasses.field(default_factory=lambda: [0.0 for _ in range(9)])
+    position_covariance: list[float] | memoryview = dataclasses.field(default_factory=lambda: [0.0 for _ in range(9)])
     position_covariance_type: int = 0
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class NavSatStatus(Message):
     """Quality of a satellite navigation fix and which constellations fed it.
 
@@ -313,7 +313,7 @@ class NavSatStatus(Message):
     service: int = 0
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class PointCloud(Message):
     """Legacy 3-D point set with optional per-point value channels.
     Deprecated; new code should use PointCloud2.
@@ -329,7 +329,7 @@ class PointCloud(Message):
     channels: list[ChannelFloat32] = dataclasses.field(default_factory=list)
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class PointCloud2(Message):
     """Set of N-dimensional points in one packed binary buffer; the fields
     array describes the byte layout of a single point record.
@@ -347,11 +347,11 @@ class PointCloud2(Message):
     is_bigendian: bool = False
     point_step: int = 0
     row_step: int = 0
-    data: bytes = b""
+    data: bytes | memoryview = b""
     is_dense: bool = False
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class PointField(Message):
     """Describes one named element inside a PointCloud2 point record.
 
@@ -375,7 +375,7 @@ class PointField(Message):
     count: int = 0
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class Range(Message):
     """One distance reading from a single-beam ranger (sonar, infrared) with a cone
     of view. A fixed-distance detector sets min_range equal to max_range and
@@ -398,7 +398,7 @@ class Range(Message):
     variance: float = 0.0
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class RegionOfInterest(Message):
     """Rectangular sub-window of an image. A height and width of 0 stand for
     the full image.
@@ -416,7 +416,7 @@ class RegionOfInterest(Message):
     do_rectify: bool = False
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class RelativeHumidity(Message):
     """One relative humidity reading: water vapour pressure divided by the
     saturation pressure at the current temperature.
@@ -432,7 +432,7 @@ class RelativeHumidity(Message):
     variance: float = 0.0
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class Temperature(Message):
     """A temperature measurement from one sensor.
 
@@ -447,7 +447,7 @@ class Temperature(Message):
     variance: float = 0.0
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class TimeReference(Message):
     """Time read from an external clock that is not synchronized with this system.
 
@@ -462,7 +462,7 @@ class TimeReference(Message):
     source: str = ""
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class SetCameraInfoEvent(Message):
     """Introspection event of service `sensor_msgs/srv/SetCameraInfo`.
 
@@ -477,7 +477,7 @@ class SetCameraInfoEvent(Message):
     response: list[SetCameraInfoResponse] = dataclasses.field(default_factory=list)
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class SetCameraInfoRequest(Message):
     """Ask a camera driver to store new calibration data. The image size in
     camera_info must match the camera's current output.
@@ -491,7 +491,7 @@ class SetCameraInfoRequest(Message):
     camera_info: CameraInfo = dataclasses.field(default_factory=lambda: CameraInfo())
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class SetCameraInfoResponse(Message):
     """ROS type `sensor_msgs/srv/SetCameraInfo_Response`.
     """

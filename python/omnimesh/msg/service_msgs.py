@@ -12,7 +12,7 @@ from . import builtin_interfaces as _builtin_interfaces
 __all__ = ["ServiceEventInfo"]
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class ServiceEventInfo(Message):
     """Metadata carried by every service introspection event.
 
@@ -28,5 +28,5 @@ class ServiceEventInfo(Message):
     RESPONSE_RECEIVED: ClassVar[int] = 3
     event_type: int = 0
     stamp: _builtin_interfaces.Time = dataclasses.field(default_factory=lambda: _builtin_interfaces.Time())
-    client_gid: bytes = dataclasses.field(default_factory=lambda: bytes(16))
+    client_gid: bytes | memoryview = dataclasses.field(default_factory=lambda: bytes(16))
     sequence_number: int = 0

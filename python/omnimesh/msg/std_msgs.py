@@ -12,7 +12,7 @@ from . import builtin_interfaces as _builtin_interfaces
 __all__ = ["Bool", "Byte", "ByteMultiArray", "Char", "ColorRGBA", "Empty", "Float32", "Float32MultiArray", "Float64", "Float64MultiArray", "Header", "Int16", "Int16MultiArray", "Int32", "Int32MultiArray", "Int64", "Int64MultiArray", "Int8", "Int8MultiArray", "MultiArrayDimension", "MultiArrayLayout", "String", "UInt16", "UInt16MultiArray", "UInt32", "UInt32MultiArray", "UInt64", "UInt64MultiArray", "UInt8", "UInt8MultiArray"]
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class Bool(Message):
     """Holds one bool value.
     Legacy wrapper kept for compatibility; new interfaces should define a
@@ -27,7 +27,7 @@ class Bool(Message):
     data: bool = False
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class Byte(Message):
     """Holds one byte value (opaque octet, 0..255).
     Legacy wrapper kept for compatibility; new interfaces should define a
@@ -42,7 +42,7 @@ class Byte(Message):
     data: int = 0
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class ByteMultiArray(Message):
     """N-dimensional array of byte elements. Legacy type kept for compatibility;
     MultiArrayLayout explains how the flat data maps onto dimensions.
@@ -54,10 +54,10 @@ class ByteMultiArray(Message):
     TYPE_HASH: ClassVar[str] = "RIHS01_972fec7f50ab3c1d06783c228e79e8a9a509021708c511c059926261ada901d4"
     FIELDS: ClassVar[tuple[tuple[str, str, str | None, bool], ...]] = (("layout", "layout", "std_msgs/msg/MultiArrayLayout", False), ("data", "data", None, True))
     layout: MultiArrayLayout = dataclasses.field(default_factory=lambda: MultiArrayLayout())
-    data: bytes = b""
+    data: bytes | memoryview = b""
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class Char(Message):
     """Holds one char value (an unsigned 8-bit value, not a text character).
     Legacy wrapper kept for compatibility; new interfaces should define a
@@ -72,7 +72,7 @@ class Char(Message):
     data: int = 0
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class ColorRGBA(Message):
     """A color with opacity, one float per channel, normally within 0.0..1.0.
 
@@ -88,7 +88,7 @@ class ColorRGBA(Message):
     a: float = 0.0
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class Empty(Message):
     """Carries no fields; receiving the message is the whole signal.
 
@@ -101,7 +101,7 @@ class Empty(Message):
     structure_needs_at_least_one_member: int = 0
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class Float32(Message):
     """Holds one float32 value.
     Legacy wrapper kept for compatibility; new interfaces should define a
@@ -116,7 +116,7 @@ class Float32(Message):
     data: float = 0.0
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class Float32MultiArray(Message):
     """N-dimensional array of float32 elements. Legacy type kept for compatibility;
     MultiArrayLayout explains how the flat data maps onto dimensions.
@@ -128,10 +128,10 @@ class Float32MultiArray(Message):
     TYPE_HASH: ClassVar[str] = "RIHS01_0599f6f85b4bfca379873a0b4375a0aca022156bd2d7021275d116ed1fa8bfe0"
     FIELDS: ClassVar[tuple[tuple[str, str, str | None, bool], ...]] = (("layout", "layout", "std_msgs/msg/MultiArrayLayout", False), ("data", "data", None, True))
     layout: MultiArrayLayout = dataclasses.field(default_factory=lambda: MultiArrayLayout())
-    data: list[float] = dataclasses.field(default_factory=list)
+    data: list[float] | memoryview = dataclasses.field(default_factory=list)
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class Float64(Message):
     """Holds one float64 value.
     Legacy wrapper kept for compatibility; new interfaces should define a
@@ -146,7 +146,7 @@ class Float64(Message):
     data: float = 0.0
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class Float64MultiArray(Message):
     """N-dimensional array of float64 elements. Legacy type kept for compatibility;
     MultiArrayLayout explains how the flat data maps onto dimensions.
@@ -158,10 +158,10 @@ class Float64MultiArray(Message):
     TYPE_HASH: ClassVar[str] = "RIHS01_1025ddc6b9552d191f89ef1a8d2f60f3d373e28b283d8891ddcc974e8c55397f"
     FIELDS: ClassVar[tuple[tuple[str, str, str | None, bool], ...]] = (("layout", "layout", "std_msgs/msg/MultiArrayLayout", False), ("data", "data", None, True))
     layout: MultiArrayLayout = dataclasses.field(default_factory=lambda: MultiArrayLayout())
-    data: list[float] = dataclasses.field(default_factory=list)
+    data: list[float] | memoryview = dataclasses.field(default_factory=list)
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class Header(Message):
     """Shared metadata for stamped data: when it applies and which
     coordinate frame it is expressed in.
@@ -176,7 +176,7 @@ class Header(Message):
     frame_id: str = ""
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class Int16(Message):
     """Holds one int16 value.
     Legacy wrapper kept for compatibility; new interfaces should define a
@@ -191,7 +191,7 @@ class Int16(Message):
     data: int = 0
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class Int16MultiArray(Message):
     """N-dimensional array of int16 elements. Legacy type kept for compatibility;
     MultiArrayLayout explains how the flat data maps onto dimensions.
@@ -203,10 +203,10 @@ class Int16MultiArray(Message):
     TYPE_HASH: ClassVar[str] = "RIHS01_b58810e8e5b90fb19a5062469eb8409f5ab11a446d60de7157a1457e52a076ce"
     FIELDS: ClassVar[tuple[tuple[str, str, str | None, bool], ...]] = (("layout", "layout", "std_msgs/msg/MultiArrayLayout", False), ("data", "data", None, True))
     layout: MultiArrayLayout = dataclasses.field(default_factory=lambda: MultiArrayLayout())
-    data: list[int] = dataclasses.field(default_factory=list)
+    data: list[int] | memoryview = dataclasses.field(default_factory=list)
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class Int32(Message):
     """Holds one int32 value.
     Legacy wrapper kept for compatibility; new interfaces should define a
@@ -221,7 +221,7 @@ class Int32(Message):
     data: int = 0
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class Int32MultiArray(Message):
     """N-dimensional array of int32 elements. Legacy type kept for compatibility;
     MultiArrayLayout explains how the flat data maps onto dimensions.
@@ -233,10 +233,10 @@ class Int32MultiArray(Message):
     TYPE_HASH: ClassVar[str] = "RIHS01_84a7346323525d1b4dfca899df3820f245e54009dac5a6b69217d14fdefd1701"
     FIELDS: ClassVar[tuple[tuple[str, str, str | None, bool], ...]] = (("layout", "layout", "std_msgs/msg/MultiArrayLayout", False), ("data", "data", None, True))
     layout: MultiArrayLayout = dataclasses.field(default_factory=lambda: MultiArrayLayout())
-    data: list[int] = dataclasses.field(default_factory=list)
+    data: list[int] | memoryview = dataclasses.field(default_factory=list)
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class Int64(Message):
     """Holds one int64 value.
     Legacy wrapper kept for compatibility; new interfaces should define a
@@ -251,7 +251,7 @@ class Int64(Message):
     data: int = 0
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class Int64MultiArray(Message):
     """N-dimensional array of int64 elements. Legacy type kept for compatibility;
     MultiArrayLayout explains how the flat data maps onto dimensions.
@@ -263,10 +263,10 @@ class Int64MultiArray(Message):
     TYPE_HASH: ClassVar[str] = "RIHS01_e60f9fe34d697f0939ad49d33158693c1277fbac0e2f04b7c2995dc21c89b422"
     FIELDS: ClassVar[tuple[tuple[str, str, str | None, bool], ...]] = (("layout", "layout", "std_msgs/msg/MultiArrayLayout", False), ("data", "data", None, True))
     layout: MultiArrayLayout = dataclasses.field(default_factory=lambda: MultiArrayLayout())
-    data: list[int] = dataclasses.field(default_factory=list)
+    data: list[int] | memoryview = dataclasses.field(default_factory=list)
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class Int8(Message):
     """Holds one int8 value.
     Legacy wrapper kept for compatibility; new interfaces should define a
@@ -281,7 +281,7 @@ class Int8(Message):
     data: int = 0
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class Int8MultiArray(Message):
     """N-dimensional array of int8 elements. Legacy type kept for compatibility;
     MultiArrayLayout explains how the flat data maps onto dimensions.
@@ -293,10 +293,10 @@ class Int8MultiArray(Message):
     TYPE_HASH: ClassVar[str] = "RIHS01_f21998d4b492abd63330765d75d5831238d400740386f651f13a872a4d2188db"
     FIELDS: ClassVar[tuple[tuple[str, str, str | None, bool], ...]] = (("layout", "layout", "std_msgs/msg/MultiArrayLayout", False), ("data", "data", None, True))
     layout: MultiArrayLayout = dataclasses.field(default_factory=lambda: MultiArrayLayout())
-    data: list[int] = dataclasses.field(default_factory=list)
+    data: list[int] | memoryview = dataclasses.field(default_factory=list)
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class MultiArrayDimension(Message):
     """Describes one axis of a multi-array. Legacy type kept for compatibility.
 
@@ -311,7 +311,7 @@ class MultiArrayDimension(Message):
     stride: int = 0
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class MultiArrayLayout(Message):
     """Maps a flat data vector onto N dimensions. Legacy type kept for compatibility.
     The first dim entry is the outermost axis. Element (i, j, k) of a 3-D array is
@@ -327,7 +327,7 @@ class MultiArrayLayout(Message):
     data_offset: int = 0
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class String(Message):
     """Holds one string value (UTF-8 text).
     Legacy wrapper kept for compatibility; new interfaces should define a
@@ -342,7 +342,7 @@ class String(Message):
     data: str = ""
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class UInt16(Message):
     """Holds one uint16 value.
     Legacy wrapper kept for compatibility; new interfaces should define a
@@ -357,7 +357,7 @@ class UInt16(Message):
     data: int = 0
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class UInt16MultiArray(Message):
     """N-dimensional array of uint16 elements. Legacy type kept for compatibility;
     MultiArrayLayout explains how the flat data maps onto dimensions.
@@ -369,10 +369,10 @@ class UInt16MultiArray(Message):
     TYPE_HASH: ClassVar[str] = "RIHS01_94fe73428ec63baecc774f8fb82406123e9291cf728f1b7c91caf5335129492b"
     FIELDS: ClassVar[tuple[tuple[str, str, str | None, bool], ...]] = (("layout", "layout", "std_msgs/msg/MultiArrayLayout", False), ("data", "data", None, True))
     layout: MultiArrayLayout = dataclasses.field(default_factory=lambda: MultiArrayLayout())
-    data: list[int] = dataclasses.field(default_factory=list)
+    data: list[int] | memoryview = dataclasses.field(default_factory=list)
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class UInt32(Message):
     """Holds one uint32 value.
     Legacy wrapper kept for compatibility; new interfaces should define a
@@ -387,7 +387,7 @@ class UInt32(Message):
     data: int = 0
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class UInt32MultiArray(Message):
     """N-dimensional array of uint32 elements. Legacy type kept for compatibility;
     MultiArrayLayout explains how the flat data maps onto dimensions.
@@ -399,10 +399,10 @@ class UInt32MultiArray(Message):
     TYPE_HASH: ClassVar[str] = "RIHS01_6c2577c7ad3cbdcc2164a41c12f1d5ad314ea320f3fb1ee47e78019fe16bb5b0"
     FIELDS: ClassVar[tuple[tuple[str, str, str | None, bool], ...]] = (("layout", "layout", "std_msgs/msg/MultiArrayLayout", False), ("data", "data", None, True))
     layout: MultiArrayLayout = dataclasses.field(default_factory=lambda: MultiArrayLayout())
-    data: list[int] = dataclasses.field(default_factory=list)
+    data: list[int] | memoryview = dataclasses.field(default_factory=list)
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class UInt64(Message):
     """Holds one uint64 value.
     Legacy wrapper kept for compatibility; new interfaces should define a
@@ -417,7 +417,7 @@ class UInt64(Message):
     data: int = 0
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class UInt64MultiArray(Message):
     """N-dimensional array of uint64 elements. Legacy type kept for compatibility;
     MultiArrayLayout explains how the flat data maps onto dimensions.
@@ -429,10 +429,10 @@ class UInt64MultiArray(Message):
     TYPE_HASH: ClassVar[str] = "RIHS01_fc1c685c2f76bdc6983da025cb25d2db5fb5157b059e300f6d957d86f981b366"
     FIELDS: ClassVar[tuple[tuple[str, str, str | None, bool], ...]] = (("layout", "layout", "std_msgs/msg/MultiArrayLayout", False), ("data", "data", None, True))
     layout: MultiArrayLayout = dataclasses.field(default_factory=lambda: MultiArrayLayout())
-    data: list[int] = dataclasses.field(default_factory=list)
+    data: list[int] | memoryview = dataclasses.field(default_factory=list)
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class UInt8(Message):
     """Holds one uint8 value.
     Legacy wrapper kept for compatibility; new interfaces should define a
@@ -447,7 +447,7 @@ class UInt8(Message):
     data: int = 0
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class UInt8MultiArray(Message):
     """N-dimensional array of uint8 elements. Legacy type kept for compatibility;
     MultiArrayLayout explains how the flat data maps onto dimensions.
@@ -459,4 +459,4 @@ class UInt8MultiArray(Message):
     TYPE_HASH: ClassVar[str] = "RIHS01_5687e861b8d307a5e48b7515467ae7a5fc2daf805bd0ce6d8e9e604bade9f385"
     FIELDS: ClassVar[tuple[tuple[str, str, str | None, bool], ...]] = (("layout", "layout", "std_msgs/msg/MultiArrayLayout", False), ("data", "data", None, True))
     layout: MultiArrayLayout = dataclasses.field(default_factory=lambda: MultiArrayLayout())
-    data: bytes = b""
+    data: bytes | memoryview = b""

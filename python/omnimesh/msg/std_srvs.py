@@ -12,7 +12,7 @@ from . import service_msgs as _service_msgs
 __all__ = ["EmptyEvent", "EmptyRequest", "EmptyResponse", "SetBoolEvent", "SetBoolRequest", "SetBoolResponse", "TriggerEvent", "TriggerRequest", "TriggerResponse", "Empty", "SetBool", "Trigger"]
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class EmptyEvent(Message):
     """Introspection event of service `std_srvs/srv/Empty`.
 
@@ -27,7 +27,7 @@ class EmptyEvent(Message):
     response: list[EmptyResponse] = dataclasses.field(default_factory=list)
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class EmptyRequest(Message):
     """A call with no arguments and no result; making the call is the signal.
 
@@ -40,7 +40,7 @@ class EmptyRequest(Message):
     structure_needs_at_least_one_member: int = 0
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class EmptyResponse(Message):
     """ROS type `std_srvs/srv/Empty_Response`.
     """
@@ -51,7 +51,7 @@ class EmptyResponse(Message):
     structure_needs_at_least_one_member: int = 0
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class SetBoolEvent(Message):
     """Introspection event of service `std_srvs/srv/SetBool`.
 
@@ -66,7 +66,7 @@ class SetBoolEvent(Message):
     response: list[SetBoolResponse] = dataclasses.field(default_factory=list)
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class SetBoolRequest(Message):
     """Switch something on or off, e.g. enable or disable a motor driver.
 
@@ -79,7 +79,7 @@ class SetBoolRequest(Message):
     data: bool = False
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class SetBoolResponse(Message):
     """ROS type `std_srvs/srv/SetBool_Response`.
     """
@@ -91,7 +91,7 @@ class SetBoolResponse(Message):
     message: str = ""
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class TriggerEvent(Message):
     """Introspection event of service `std_srvs/srv/Trigger`.
 
@@ -106,7 +106,7 @@ class TriggerEvent(Message):
     response: list[TriggerResponse] = dataclasses.field(default_factory=list)
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class TriggerRequest(Message):
     """Start an operation that needs no input and report how it went.
 
@@ -119,7 +119,7 @@ class TriggerRequest(Message):
     structure_needs_at_least_one_member: int = 0
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class TriggerResponse(Message):
     """ROS type `std_srvs/srv/Trigger_Response`.
     """

@@ -11,7 +11,7 @@ from omnimesh._message import Message, Service
 __all__ = ["UUID"]
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class UUID(Message):
     """128-bit universally unique identifier as defined by RFC 4122.
 
@@ -21,4 +21,4 @@ class UUID(Message):
     TYPE_NAME: ClassVar[str] = "unique_identifier_msgs/msg/UUID"
     TYPE_HASH: ClassVar[str] = "RIHS01_1b8e8aca958cbea28fe6ef60bf6c19b683c97a9ef60bb34752067d0f2f7ab437"
     FIELDS: ClassVar[tuple[tuple[str, str, str | None, bool], ...]] = (("uuid", "uuid", None, True),)
-    uuid: bytes = dataclasses.field(default_factory=lambda: bytes(16))
+    uuid: bytes | memoryview = dataclasses.field(default_factory=lambda: bytes(16))

@@ -281,6 +281,7 @@ fn render_value_impls(ctx: &Ctx<'_>, s: &StructDef, ty: &str) -> String {
         );
     }
     let _ = writeln!(o, "{I}{I}{I}])\n{I}{I}}}\n{I}}}\n");
+    o.push_str(&render_visit_impl(ctx, s, ty));
     let _ = writeln!(
         o,
         "{I}impl {v}::FromValue for {ty} {{\n{I}{I}fn from_value(value: &{v}::Value) -> \
@@ -304,6 +305,31 @@ fn render_value_impls(ctx: &Ctx<'_>, s: &StructDef, ty: &str) -> String {
          {I}{I}{I}{I}}}\n{I}{I}{I}}}\n{I}{I}{I}::core::result::Result::Ok(out)\n{I}{I}}}\n{I}}}\n",
         s.name
     );
+    o
+}
+
+/// `Visit` for the archived struct: its fields in order, where they lie.
+fn render_visit_impl(ctx: &Ctx<'_>, s: &StructDef, ty: &str) -> String {
+    let v = format!("{}::visit", ctx.rt());
+    let names = s
+        .fields
+        .iter()
+        .map(|f| format!("\"{}\"", f.name))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut o = format!(
+        "{I}impl {v}::Visit for Archived{ty} {{\n{I}{I}fn visit(&self, v: &mut dyn {v}::Visitor) {{\n\
+         {I}{I}{I}v.begin_struct(\"{}\", &[{names}]);\n",
+        s.name
+    );
+    for f in &s.fields {
+        let _ = writeln!(
+            o,
+            "{I}{I}{I}{v}::Visit::visit(&self.{}, v);",
+            ident(&f.name)
+        );
+    }
+    let _ = writeln!(o, "{I}{I}{I}v.end_struct();\n{I}{I}}}\n{I}}}\n");
     o
 }
 
