@@ -23,7 +23,7 @@ type Received = RawSample<ShmFrame<ThreadSafe>>;
 use mesh_core::transport::ChannelSpec;
 use omni_msgs::dynamic::DynType;
 use pyo3::prelude::*;
-use pyo3::types::PyBytes;
+use pyo3::types::{PyBytes, PyString};
 
 use crate::convert::to_value;
 use crate::errors::{transport, CallTimeout, ConfigError, MessageError};
@@ -207,6 +207,7 @@ impl Node {
             ty,
             topic: spec.topic,
             wrong_type: 0,
+            senders: HashMap::new(),
         })
     }
 
@@ -375,6 +376,23 @@ pub struct Subscription {
     ty: &'static DynType,
     topic: String,
     wrong_type: u64,
+    /// DID text of recent senders (formatting one costs a base58 encoding).
+    senders: HashMap<[u8; 32], Py<PyString>>,
+}
+
+impl Subscription {
+    fn sender_of(&mut self, py: Python<'_>, sample: &Received) -> Py<PyString> {
+        let key = sample.publisher();
+        if let Some(did) = self.senders.get(&key) {
+            return did.clone_ref(py);
+        }
+        if self.senders.len() >= 64 {
+            self.senders.clear();
+        }
+        let did = PyString::new_bound(py, &sample.sender().to_string()).unbind();
+        self.senders.insert(key, did.clone_ref(py));
+        did
+    }
 }
 
 #[pymethods]
@@ -397,7 +415,7 @@ impl Subscription {
             return Ok(None);
         };
         let (sender, sequence, stamp) = (
-            sample.sender().to_string(),
+            self.sender_of(py, &sample),
             sample.sequence(),
             sample.timestamp_ns(),
         );
@@ -422,7 +440,7 @@ impl Subscription {
         else {
             return Ok(None);
         };
-        let (sender, sequence, stamp) = (s.sender().to_string(), s.sequence(), s.timestamp_ns());
+        let (sender, sequence, stamp) = (self.sender_of(py, &s), s.sequence(), s.timestamp_ns());
         let archive = Py::new(py, ArchiveBuffer::of(s))?;
         Ok(Some((archive, sender, sequence, stamp).into_py(py)))
     }
