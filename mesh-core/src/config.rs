@@ -364,19 +364,20 @@ impl Config {
     }
 
     fn parse_located(text: &str) -> Result<Self, ConfigError> {
-        toml::from_str(text).map_err(|e| {
-            let location = e.span().map(|span| {
-                let before = &text[..span.start.min(text.len())];
-                let line = before.matches('\n').count() + 1;
-                let col = before.rsplit('\n').next().map_or(0, str::len) + 1;
-                (line, col)
-            });
-            ConfigError {
-                location,
-                message: e.message().to_owned(),
-            }
+        toml::from_str(text).map_err(|e| ConfigError {
+            location: e.span().map(|span| line_col(text, span.start)),
+            message: e.message().to_owned(),
         })
     }
+}
+
+/// 1-based line and column of byte `offset` in `text` (for located TOML errors).
+#[must_use]
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, str::len) + 1;
+    (line, col)
 }
 
 /// An environment value: TOML when it parses as a TOML value, else the text itself.

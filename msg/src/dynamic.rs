@@ -16,7 +16,7 @@
 //! ```
 
 use mesh_msg_runtime::rkyv;
-use mesh_msg_runtime::rkyv::api::high::{HighSerializer, HighValidator};
+use mesh_msg_runtime::rkyv::api::high::{HighDeserializer, HighSerializer, HighValidator};
 use mesh_msg_runtime::rkyv::bytecheck::CheckBytes;
 use mesh_msg_runtime::rkyv::rancor::Error as RkyvError;
 use mesh_msg_runtime::rkyv::ser::allocator::ArenaHandle;
@@ -41,6 +41,12 @@ pub struct DynType {
     pub visit: fn(&[u8], &mut dyn Visitor) -> Result<(), String>,
     /// A value to archive bytes; bounds are checked.
     pub encode: fn(&Value) -> Result<Vec<u8>, String>,
+    /// Archive bytes (any alignment) to classic little-endian CDR with its encapsulation
+    /// header, as ROS 2 puts it on the wire; the archive is validated and bounds checked.
+    pub to_cdr: fn(&[u8]) -> Result<Vec<u8>, String>,
+    /// CDR bytes (encapsulation header included, either byte order) to archive bytes;
+    /// malformed input and broken bounds are errors.
+    pub from_cdr: fn(&[u8]) -> Result<Vec<u8>, String>,
     /// The default value of the type (every field, for templates).
     pub default: fn() -> Value,
     /// A deterministic sample value with every field set (for tests).
@@ -103,6 +109,31 @@ where
         .map_err(|e| e.to_string())
 }
 
+fn to_cdr<T>(bytes: &[u8]) -> Result<Vec<u8>, String>
+where
+    T: Message + rkyv::Archive,
+    T::Archived: for<'a> CheckBytes<HighValidator<'a, RkyvError>>
+        + rkyv::Deserialize<T, HighDeserializer<RkyvError>>,
+{
+    let mut aligned = AlignedVec::<ALIGN>::with_capacity(bytes.len());
+    aligned.extend_from_slice(bytes);
+    let message = rkyv::from_bytes::<T, RkyvError>(&aligned)
+        .map_err(|e| format!("not a valid {} archive: {e}", T::TYPE_NAME))?;
+    message
+        .to_cdr()
+        .map_err(|e| format!("{}: {e}", T::TYPE_NAME))
+}
+
+fn from_cdr<T>(bytes: &[u8]) -> Result<Vec<u8>, String>
+where
+    T: Message + for<'a> rkyv::Serialize<HighSerializer<AlignedVec, ArenaHandle<'a>, RkyvError>>,
+{
+    let message = T::from_cdr(bytes).map_err(|e| format!("{}: {e}", T::TYPE_NAME))?;
+    rkyv::to_bytes::<RkyvError>(&message)
+        .map(|v| v.to_vec())
+        .map_err(|e| e.to_string())
+}
+
 fn default<T: Message>() -> Value {
     T::default().to_value()
 }
@@ -119,6 +150,8 @@ macro_rules! entry {
             schema: <$t as Message>::JSON_SCHEMA,
             decode: decode::<$t>,
             visit: visit::<$t>,
+            to_cdr: to_cdr::<$t>,
+            from_cdr: from_cdr::<$t>,
             encode: encode::<$t>,
             default: default::<$t>,
             sample: sample::<$t>,

@@ -62,7 +62,7 @@ OWN = {
     'omni_msgs': [
         'msg/MotionCommand.msg', 'msg/RobotState.msg', 'msg/Heartbeat.msg',
         'msg/FleetTask.msg', 'msg/TaskStatus.msg', 'msg/Letter.msg',
-        'msg/DeliveryControl.msg',
+        'msg/DeliveryControl.msg', 'msg/BridgeAnnouncement.msg',
         'srv/SetMode.srv', 'srv/AssignTask.srv',
         'action/NavigateTo.action',
     ],

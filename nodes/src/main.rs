@@ -1,6 +1,7 @@
 //! `omni-mesh`: the OMNI-MESH command line: keys, the host daemon, launch files, configuration,
 //! stores, and inspection of a running fleet (`topic`, `node`, `service`, `doctor`).
 
+mod bridge_cmd;
 mod config_cmd;
 mod daemon_cmd;
 mod doctor;
@@ -56,6 +57,9 @@ enum Command {
     Service(graph_cmd::ServiceCommand),
     /// Check this machine: shared memory, ports, keys, clock, configuration.
     Doctor(doctor::DoctorArgs),
+    /// Bridges to other middlewares: `omni-mesh bridge ros2 CONFIG`.
+    #[command(subcommand)]
+    Bridge(bridge_cmd::BridgeCommand),
 }
 
 fn main() -> ExitCode {
@@ -70,6 +74,7 @@ fn main() -> ExitCode {
         Command::Node(cmd) => graph_cmd::run_node(cmd, &cli.tool),
         Command::Service(cmd) => graph_cmd::run_service(cmd, &cli.tool),
         Command::Doctor(args) => doctor::run(&args, &cli.tool),
+        Command::Bridge(cmd) => bridge_cmd::run(cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

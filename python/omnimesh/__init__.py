@@ -17,6 +17,8 @@ from omnimesh._native import (
     TransportError,
     decode,
     encode,
+    from_cdr,
+    to_cdr,
     type_hash,
 )
 from omnimesh._node import (
@@ -48,6 +50,8 @@ __all__ = [
     "TransportError",
     "decode",
     "encode",
+    "from_cdr",
+    "to_cdr",
     "message_class",
     "type_hash",
 ]

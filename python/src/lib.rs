@@ -27,6 +27,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(ports::type_hash, m)?)?;
     m.add_function(wrap_pyfunction!(ports::encode, m)?)?;
     m.add_function(wrap_pyfunction!(ports::decode, m)?)?;
+    m.add_function(wrap_pyfunction!(ports::to_cdr, m)?)?;
+    m.add_function(wrap_pyfunction!(ports::from_cdr, m)?)?;
     m.add_function(wrap_pyfunction!(ports::wait_any, m)?)?;
     Ok(())
 }

@@ -80,6 +80,27 @@ pub fn encode<'py>(
     Ok(PyBytes::new_bound(py, &archive))
 }
 
+/// The CDR bytes (encapsulation header included) ROS 2 puts on the wire for a message
+/// given as plain values or a message object.
+#[pyfunction]
+pub fn to_cdr<'py>(
+    py: Python<'py>,
+    type_name: &str,
+    value: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let ty = message_type(type_name)?;
+    let cdr = (ty.to_cdr)(&encode_value(ty, value)?).map_err(MessageError::new_err)?;
+    Ok(PyBytes::new_bound(py, &cdr))
+}
+
+/// Plain values from CDR bytes (encapsulation header included, either byte order).
+#[pyfunction]
+pub fn from_cdr(py: Python<'_>, type_name: &str, cdr: &[u8]) -> PyResult<PyObject> {
+    let ty = message_type(type_name)?;
+    let archive = (ty.from_cdr)(cdr).map_err(MessageError::new_err)?;
+    plain_of(py, ty, &archive)
+}
+
 /// Plain values from archive bytes.
 #[pyfunction]
 pub fn decode(py: Python<'_>, type_name: &str, archive: &[u8]) -> PyResult<PyObject> {

@@ -13,7 +13,24 @@ from . import service_msgs as _service_msgs
 from . import std_msgs as _std_msgs
 from . import unique_identifier_msgs as _unique_identifier_msgs
 
-__all__ = ["DeliveryControl", "FleetTask", "Heartbeat", "Letter", "MotionCommand", "RobotState", "TaskStatus", "AssignTaskEvent", "AssignTaskRequest", "AssignTaskResponse", "SetModeEvent", "SetModeRequest", "SetModeResponse", "NavigateToFeedback", "NavigateToFeedbackMessage", "NavigateToGetResultEvent", "NavigateToGetResultRequest", "NavigateToGetResultResponse", "NavigateToGoal", "NavigateToResult", "NavigateToSendGoalEvent", "NavigateToSendGoalRequest", "NavigateToSendGoalResponse", "AssignTask", "SetMode", "NavigateToGetResult", "NavigateToSendGoal"]
+__all__ = ["BridgeAnnouncement", "DeliveryControl", "FleetTask", "Heartbeat", "Letter", "MotionCommand", "RobotState", "TaskStatus", "AssignTaskEvent", "AssignTaskRequest", "AssignTaskResponse", "SetModeEvent", "SetModeRequest", "SetModeResponse", "NavigateToFeedback", "NavigateToFeedbackMessage", "NavigateToGetResultEvent", "NavigateToGetResultRequest", "NavigateToGetResultResponse", "NavigateToGoal", "NavigateToResult", "NavigateToSendGoalEvent", "NavigateToSendGoalRequest", "NavigateToSendGoalResponse", "AssignTask", "SetMode", "NavigateToGetResult", "NavigateToSendGoal"]
+
+
+@dataclasses.dataclass(slots=True, eq=False)
+class BridgeAnnouncement(Message):
+    """A ROS 2 bridge announces itself on the mesh once a second, so other bridges neither send
+    back to DDS what it brought in nor bring back what its DDS participant wrote (two bridges
+    on one mesh and one DDS domain would otherwise pass messages back and forth for ever).
+
+    ROS type `omni_msgs/msg/BridgeAnnouncement`.
+    """
+
+    TYPE_NAME: ClassVar[str] = "omni_msgs/msg/BridgeAnnouncement"
+    TYPE_HASH: ClassVar[str] = "RIHS01_a8c79ce887e5d4d6ff2ad062dbb425297c7cdb5566ef5a0eec5a210d45490b61"
+    FIELDS: ClassVar[tuple[tuple[str, str, str | None, bool], ...]] = (("domain_id", "domain_id", None, False), ("dds_participant", "dds_participant", None, True), ("node_name", "node_name", None, False))
+    domain_id: int = 0
+    dds_participant: bytes | memoryview = dataclasses.field(default_factory=lambda: bytes(12))
+    node_name: str = ""
 
 
 @dataclasses.dataclass(slots=True, eq=False)

@@ -1,0 +1,507 @@
+//! The running bridge: a mesh node on this host's shared memory and a DDS participant, with
+//! two threads. `to_ros` waits on every bridged mesh subscription at once (one iceoryx2
+//! `WaitSet`), converts each verified archive to CDR with the generated codec and writes it
+//! to DDS; until a topic's DDS writer has matched its first reader (plus a 250 ms grace for
+//! that reader to discover the writer), the last `depth` messages wait rather than vanish. `from_ros` waits on every DDS reader at once (one mio
+//! `Poll`), converts each sample to an archive and publishes it on the mesh, signed with the
+//! bridge's key: the bridge vouches for what it brings in.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use mesh_core::config::Config;
+use mesh_core::delivery::{History, Qos};
+use mesh_core::identity::{load_key_file, Did, NodeKey};
+use mesh_core::node::{Node, RawPublisher, RawSubscriber};
+use mesh_core::security::{SecurityMode, TrustStore};
+use mesh_core::transport::shm::{ShmPublisher, ShmSubscriber, ShmTransport, ThreadSafe};
+use mesh_core::transport::shm_wait;
+use omni_msgs::dynamic::DynType;
+use rustdds::mio1::{Events, Interest, Poll, Token, Waker};
+use rustdds::{DataWriterStatus, StatusEvented};
+
+use crate::announce::Announcer;
+use crate::config::{self, BridgeConfig, TopicMap};
+use crate::dds::{prefix_of, DdsSide, RawReader, RawWriter};
+use crate::guard::{lock, LoopGuard, RateLimit};
+use crate::raw_cdr::RawCdr;
+
+type Shm = ShmTransport<ThreadSafe>;
+/// The bridge's mesh node.
+pub(crate) type MeshNode = Node<Shm>;
+/// A mesh subscription of the bridge.
+pub(crate) type MeshSub = RawSubscriber<ShmSubscriber<ThreadSafe>>;
+/// A mesh publisher of the bridge.
+pub(crate) type MeshPub = RawPublisher<ShmPublisher<ThreadSafe>>;
+
+/// How long a thread waits before looking at the stop flag.
+const TICK: Duration = Duration::from_millis(100);
+/// After the bridge's writer discovers a reader, how long the reader gets to discover the
+/// writer in turn (discovery is two-sided; data sent before it is dropped by the reader).
+const DISCOVERY_GRACE: Duration = Duration::from_millis(250);
+
+/// The bridge could not start or failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BridgeError {
+    /// The mesh node could not be set up (configuration, key, shared memory).
+    #[error("mesh side: {0}")]
+    Mesh(String),
+    /// The DDS side could not be set up.
+    #[error(transparent)]
+    Dds(#[from] crate::dds::DdsError),
+    /// A bridge thread failed.
+    #[error("{0}")]
+    Thread(String),
+}
+
+/// Messages forwarded and held back, per direction.
+#[derive(Debug, Default)]
+pub struct Counters {
+    /// Mesh messages written to DDS.
+    pub to_ros: AtomicU64,
+    /// DDS samples published on the mesh.
+    pub from_ros: AtomicU64,
+    /// Messages that could not be converted (bad archive or CDR, broken bounds).
+    pub malformed: AtomicU64,
+    /// Messages held back by loop prevention or rate limits.
+    pub held_back: AtomicU64,
+}
+
+/// A running bridge; dropping it (or [`Bridge::stop`]) stops and joins its threads.
+pub struct Bridge {
+    stop: Arc<AtomicBool>,
+    waker: Arc<Waker>,
+    threads: Vec<JoinHandle<Result<(), BridgeError>>>,
+    counters: Arc<Counters>,
+    did: Did,
+    // Keeps the mesh node's shared-memory registration alive while the threads run.
+    _node: Node<Shm>,
+    _dds: DdsSide,
+}
+
+impl std::fmt::Debug for Bridge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Bridge")
+            .field("did", &self.did.to_string())
+            .finish_non_exhaustive()
+    }
+}
+
+fn mesh_qos(map: &TopicMap) -> Qos {
+    let base = match map.reliability {
+        config::Reliability::Reliable => Qos::reliable(),
+        config::Reliability::BestEffort => Qos::best_effort(),
+    };
+    let qos = base.with_history(History::KeepLast(*map.depth.get_ref()));
+    match map.durability {
+        config::Durability::Volatile => qos,
+        config::Durability::TransientLocal => qos.transient_local(),
+    }
+}
+
+fn mesh_node(config: &BridgeConfig) -> Result<Node<Shm>, BridgeError> {
+    let fail = |e: &dyn std::fmt::Display| BridgeError::Mesh(e.to_string());
+    let mesh = &config.mesh;
+    let settings = Config::from_file_and_env(mesh.config.as_deref(), SecurityMode::Development)
+        .map_err(|e| fail(&e))?;
+    let key = match &mesh.key_file {
+        Some(path) => load_key_file(path).map_err(|e| fail(&e))?,
+        None => NodeKey::generate(),
+    };
+    let mut trust = TrustStore::new();
+    trust.add_publisher(key.public());
+    for did in &mesh.trust {
+        let did: Did = did
+            .parse()
+            .map_err(|e| fail(&format!("trust {did}: {e}")))?;
+        trust.add_publisher(did.public_key());
+    }
+    let fqn =
+        mesh_core::node::names::resolve("~", &mesh.namespace, &mesh.node).map_err(|e| fail(&e))?;
+    // The host's prefix: the file's, else the one every node reads from the environment.
+    let prefix = mesh
+        .shm_prefix
+        .clone()
+        .or_else(|| std::env::var("OMNI_MESH_SHM_PREFIX").ok());
+    let shm = Shm::named_flavour(prefix.as_deref(), &fqn).map_err(|e| fail(&e))?;
+    Node::builder(&mesh.node, shm)
+        .namespace(&mesh.namespace)
+        .key(key)
+        .config(&settings)
+        .trust(trust)
+        .max_ports(32)
+        .build()
+        .map_err(|e| fail(&e))
+}
+
+fn rate(map: &TopicMap) -> Option<RateLimit> {
+    map.rate_limit_hz
+        .as_ref()
+        .map(|r| RateLimit::new(*r.get_ref()))
+}
+
+/// One mapping towards ROS 2.
+struct Outbound {
+    name: String,
+    ty: &'static DynType,
+    sub: MeshSub,
+    writer: RawWriter,
+    rate: Option<RateLimit>,
+    /// Messages waiting for the writer's first match (at most `depth`).
+    waiting: Option<VecDeque<RawCdr>>,
+    depth: usize,
+    /// When the writer matched its first reader.
+    matched_at: Option<Instant>,
+}
+
+/// One mapping from ROS 2.
+struct Inbound {
+    name: String,
+    ty: &'static DynType,
+    reader: RawReader,
+    publisher: MeshPub,
+    rate: Option<RateLimit>,
+}
+
+impl Bridge {
+    /// Starts the bridge described by `config`.
+    ///
+    /// # Errors
+    /// [`BridgeError`] when either side cannot be set up.
+    pub fn start(config: &BridgeConfig) -> Result<Self, BridgeError> {
+        let node = mesh_node(config)?;
+        let dds = DdsSide::join(config.ros.domain_id)?;
+        let mut peers = Vec::new();
+        for did in &config.loop_guard.peer_bridges {
+            let did: Did = did
+                .parse()
+                .map_err(|e| BridgeError::Mesh(format!("peer bridge {did}: {e}")))?;
+            peers.push(did.public_key().to_bytes());
+        }
+        let guard = Arc::new(Mutex::new(LoopGuard::new(
+            node.did().public_key().to_bytes(),
+            dds.participant_id(),
+            peers,
+        )));
+        let announcer = Announcer::open(&node, &dds, config)?;
+        let mut outbound = Vec::new();
+        let mut inbound = Vec::new();
+        for map in &config.topics {
+            let ty = omni_msgs::dynamic::by_name(map.type_name.get_ref()).ok_or_else(|| {
+                BridgeError::Mesh(format!("unknown type {}", map.type_name.get_ref()))
+            })?;
+            let spec = node
+                .channel_spec(map.mesh_name(), map.max_bytes, &mesh_qos(map))
+                .map_err(|e| BridgeError::Mesh(e.to_string()))?;
+            if map.direction.to_ros() {
+                outbound.push(Outbound {
+                    name: format!("{} -> ROS {}", map.mesh_name(), map.ros_name()),
+                    ty,
+                    sub: node
+                        .raw_subscriber(&spec)
+                        .map_err(|e| BridgeError::Mesh(e.to_string()))?,
+                    writer: dds.writer(map)?,
+                    rate: rate(map),
+                    waiting: Some(VecDeque::new()),
+                    depth: *map.depth.get_ref() as usize,
+                    matched_at: None,
+                });
+            }
+            if map.direction.from_ros() {
+                inbound.push(Inbound {
+                    name: format!("ROS {} -> {}", map.ros_name(), map.mesh_name()),
+                    ty,
+                    reader: dds.reader(map)?,
+                    publisher: node
+                        .raw_publisher(&spec, ty.hash)
+                        .map_err(|e| BridgeError::Mesh(e.to_string()))?,
+                    rate: rate(map),
+                });
+            }
+        }
+        let stop = Arc::new(AtomicBool::new(false));
+        let counters = Arc::new(Counters::default());
+        let poll = Poll::new().map_err(|e| BridgeError::Thread(format!("mio poll: {e}")))?;
+        let waker = Arc::new(
+            Waker::new(poll.registry(), WAKE)
+                .map_err(|e| BridgeError::Thread(format!("mio waker: {e}")))?,
+        );
+        let mut threads = Vec::new();
+        {
+            // The mesh side always runs: it announces the bridge and learns its peers.
+            let (stop, counters, guard) = (stop.clone(), counters.clone(), guard.clone());
+            threads.push(
+                std::thread::Builder::new()
+                    .name("bridge-mesh".into())
+                    .spawn(move || to_ros(outbound, announcer, &guard, &stop, &counters))
+                    .map_err(|e| BridgeError::Thread(e.to_string()))?,
+            );
+        }
+        if !inbound.is_empty() {
+            let (stop, counters) = (stop.clone(), counters.clone());
+            threads.push(
+                std::thread::Builder::new()
+                    .name("bridge-from-ros".into())
+                    .spawn(move || from_ros(inbound, &guard, poll, &stop, &counters))
+                    .map_err(|e| BridgeError::Thread(e.to_string()))?,
+            );
+        }
+        Ok(Self {
+            stop,
+            waker,
+            threads,
+            counters,
+            did: node.did(),
+            _node: node,
+            _dds: dds,
+        })
+    }
+
+    /// The bridge's mesh identity (what mesh subscribers must trust for messages from ROS 2).
+    #[must_use]
+    pub fn did(&self) -> &Did {
+        &self.did
+    }
+
+    /// What has been forwarded so far.
+    #[must_use]
+    pub fn counters(&self) -> &Counters {
+        &self.counters
+    }
+
+    /// Whether every bridge thread still runs.
+    #[must_use]
+    pub fn is_running(&self) -> bool {
+        self.threads.iter().all(|t| !t.is_finished())
+    }
+
+    /// Stops and joins the threads; the first thread error, if any.
+    ///
+    /// # Errors
+    /// [`BridgeError::Thread`] when a thread failed.
+    pub fn stop(mut self) -> Result<(), BridgeError> {
+        self.halt()
+    }
+
+    fn halt(&mut self) -> Result<(), BridgeError> {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = self.waker.wake();
+        let mut first = Ok(());
+        for t in self.threads.drain(..) {
+            let result = t
+                .join()
+                .unwrap_or_else(|_| Err(BridgeError::Thread("a bridge thread panicked".into())));
+            if first.is_ok() {
+                first = result;
+            }
+        }
+        first
+    }
+}
+
+impl Drop for Bridge {
+    fn drop(&mut self) {
+        let _ = self.halt();
+    }
+}
+
+const WAKE: Token = Token(usize::MAX);
+
+fn now_ns(start: Instant) -> u64 {
+    u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX)
+}
+
+fn to_ros(
+    mut maps: Vec<Outbound>,
+    mut announcer: Announcer,
+    guard: &Mutex<LoopGuard>,
+    stop: &AtomicBool,
+    counters: &Counters,
+) -> Result<(), BridgeError> {
+    let start = Instant::now();
+    let waitset = shm_wait::waitset().map_err(|e| BridgeError::Thread(e.0))?;
+    while !stop.load(Ordering::SeqCst) {
+        announcer.tick(guard)?;
+        let fired = {
+            let sources = std::iter::once(&announcer.sub)
+                .chain(maps.iter().map(|m| &m.sub))
+                .map(RawSubscriber::wake_source)
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(|| BridgeError::Thread("mesh ports have no wake-up source".into()))?;
+            shm_wait::wait_once(&waitset, &sources, TICK).map_err(|e| BridgeError::Thread(e.0))?
+        };
+        if fired.first() == Some(&true) {
+            announcer
+                .sub
+                .clear_wakeups()
+                .map_err(|e| BridgeError::Thread(e.to_string()))?;
+        }
+        for (map, hit) in maps.iter_mut().zip(fired.into_iter().skip(1)) {
+            if hit {
+                map.sub
+                    .clear_wakeups()
+                    .map_err(|e| BridgeError::Thread(e.to_string()))?;
+            }
+            map.flush_if_matched(guard, counters);
+            while let Some(sample) = map
+                .sub
+                .recv_timeout(Duration::ZERO)
+                .map_err(|e| BridgeError::Thread(e.to_string()))?
+            {
+                if sample.type_hash() != map.ty.hash
+                    || !lock(guard).to_ros(&sample.publisher())
+                    || !map.rate.as_mut().is_none_or(|r| r.allow(now_ns(start)))
+                {
+                    counters.held_back.fetch_add(1, Ordering::Relaxed);
+                    continue;
+                }
+                let cdr = (map.ty.to_cdr)(sample.payload())
+                    .map_err(|e| e.to_string())
+                    .and_then(|b| RawCdr::from_encapsulated(&b).map_err(|e| e.to_string()));
+                match cdr {
+                    Ok(raw) => map.send(raw, guard, counters),
+                    Err(e) => {
+                        tracing::warn!(mapping = %map.name, sender = %sample.sender(), error = %e, "mesh message not forwarded");
+                        counters.malformed.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+impl Outbound {
+    /// Writes `raw`, or keeps it until the writer's first match.
+    fn send(&mut self, raw: RawCdr, guard: &Mutex<LoopGuard>, counters: &Counters) {
+        if let Some(waiting) = &mut self.waiting {
+            if waiting.len() >= self.depth.max(1) {
+                waiting.pop_front();
+            }
+            waiting.push_back(raw);
+            self.flush_if_matched(guard, counters);
+            return;
+        }
+        self.write(raw, counters);
+    }
+
+    /// Once the writer has matched a reader, and that reader had time to discover the
+    /// writer in turn, writes what waited and stops waiting.
+    fn flush_if_matched(&mut self, guard: &Mutex<LoopGuard>, counters: &Counters) {
+        if self.waiting.is_none() {
+            return;
+        }
+        while let Some(status) = self.writer.try_recv_status() {
+            // Bridges' readers (this one's, for a topic bridged both ways, and peers') do
+            // not count: they pass nothing on.
+            tracing::debug!(mapping = %self.name, ?status, "DDS writer status");
+            if let DataWriterStatus::PublicationMatched {
+                current, reader, ..
+            } = status
+            {
+                if current.count() > 0 && !lock(guard).is_bridge(&prefix_of(&reader)) {
+                    self.matched_at.get_or_insert_with(Instant::now);
+                }
+            }
+        }
+        if self
+            .matched_at
+            .is_none_or(|t| t.elapsed() < DISCOVERY_GRACE)
+        {
+            return;
+        }
+        tracing::debug!(mapping = %self.name, waiting = self.waiting.as_ref().map_or(0, VecDeque::len), "first reader matched: writing what waited");
+        for raw in self.waiting.take().unwrap_or_default() {
+            self.write(raw, counters);
+        }
+    }
+
+    fn write(&self, raw: RawCdr, counters: &Counters) {
+        match self.writer.write(raw, None) {
+            Ok(()) => {
+                counters.to_ros.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(e) => tracing::warn!(mapping = %self.name, error = %e, "DDS write failed"),
+        }
+    }
+}
+
+fn from_ros(
+    mut maps: Vec<Inbound>,
+    guard: &Mutex<LoopGuard>,
+    mut poll: Poll,
+    stop: &AtomicBool,
+    counters: &Counters,
+) -> Result<(), BridgeError> {
+    let start = Instant::now();
+    for (i, map) in maps.iter_mut().enumerate() {
+        poll.registry()
+            .register(&mut map.reader, Token(i), Interest::READABLE)
+            .map_err(|e| BridgeError::Thread(format!("mio register {}: {e}", map.name)))?;
+    }
+    let mut events = Events::with_capacity(64);
+    // Samples may be waiting already (transient-local history): read before the first wait.
+    let mut ready: Vec<bool> = vec![true; maps.len()];
+    while !stop.load(Ordering::SeqCst) {
+        for (map, hit) in maps.iter_mut().zip(ready.iter_mut()) {
+            if std::mem::take(hit) {
+                map.drain(guard, start, counters);
+            }
+            // Late mesh subscribers get the topic's history (transient local) from here.
+            if let Err(e) = map.publisher.update() {
+                tracing::warn!(mapping = %map.name, error = %e, "mesh publisher update failed");
+            }
+        }
+        match poll.poll(&mut events, Some(TICK)) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(BridgeError::Thread(format!("mio poll: {e}"))),
+        }
+        for event in &events {
+            if let Some(hit) = ready.get_mut(event.token().0) {
+                *hit = true;
+            }
+        }
+    }
+    Ok(())
+}
+
+impl Inbound {
+    fn drain(&mut self, guard: &Mutex<LoopGuard>, start: Instant, counters: &Counters) {
+        self.reader.drain_read_notifications();
+        loop {
+            let change = match self.reader.try_take_one() {
+                Ok(Some(change)) => change,
+                Ok(None) => return,
+                Err(e) => {
+                    tracing::warn!(mapping = %self.name, error = %e, "DDS sample not readable");
+                    counters.malformed.fetch_add(1, Ordering::Relaxed);
+                    return;
+                }
+            };
+            if !lock(guard).from_ros(&prefix_of(&change.writer_guid))
+                || !self.rate.as_mut().is_none_or(|r| r.allow(now_ns(start)))
+            {
+                counters.held_back.fetch_add(1, Ordering::Relaxed);
+                continue;
+            }
+            let archive = (self.ty.from_cdr)(&change.sample.encapsulated());
+            match archive.map(|a| self.publisher.publish_archive(&a)) {
+                Ok(Ok(())) => {
+                    counters.from_ros.fetch_add(1, Ordering::Relaxed);
+                }
+                Ok(Err(e)) => {
+                    tracing::warn!(mapping = %self.name, error = %e, "mesh publish failed");
+                }
+                Err(e) => {
+                    tracing::warn!(mapping = %self.name, error = %e, "DDS sample not forwarded");
+                    counters.malformed.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }
+    }
+}

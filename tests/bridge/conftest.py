@@ -1,0 +1,111 @@
+"""Fixtures of the bridge interop tests: a private network namespace per test (only `lo`,
+with multicast routed to it, as the DDS peers need), the workspace binaries, a private
+shared-memory prefix, and a bridge process started inside the namespace."""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+HERE = pathlib.Path(__file__).resolve().parent
+TARGET = pathlib.Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "debug"
+
+
+def sh(*args: str) -> None:
+    subprocess.run(args, check=True, capture_output=True, text=True)
+
+
+@pytest.fixture
+def netns() -> Iterator[str]:
+    name = f"omb{uuid.uuid4().hex[:8]}"
+    sh("ip", "netns", "add", name)
+    try:
+        sh("ip", "-n", name, "link", "set", "lo", "up")
+        sh("ip", "-n", name, "link", "set", "lo", "multicast", "on")
+        sh("ip", "-n", name, "route", "add", "224.0.0.0/4", "dev", "lo")
+        yield name
+    finally:
+        subprocess.run(["ip", "netns", "del", name], check=False)
+
+
+@pytest.fixture
+def prefix() -> Iterator[str]:
+    tag = f"brg{uuid.uuid4().hex[:8]}_"
+    yield tag
+    for f in pathlib.Path("/dev/shm").glob(f"{tag}*"):
+        f.unlink(missing_ok=True)
+
+
+@pytest.fixture(scope="session")
+def binaries() -> pathlib.Path:
+    subprocess.run(
+        ["cargo", "build", "-q", "-p", "mesh-bridge-ros2", "-p", "omni-mesh-nodes", "--bins"],
+        cwd=ROOT,
+        check=True,
+    )
+    return TARGET
+
+
+class Process:
+    """A process in the namespace, stopped (SIGTERM, then SIGKILL) at the end."""
+
+    def __init__(self, args: list[str], netns: str, env: dict[str, str] | None = None) -> None:
+        self.proc = subprocess.Popen(
+            ["ip", "netns", "exec", netns, *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, **(env or {})},
+            cwd=HERE,
+        )
+
+    def line(self) -> str:
+        assert self.proc.stdout is not None
+        return self.proc.stdout.readline()
+
+    def finish(self, timeout: float = 60.0) -> tuple[str, str]:
+        out, err = self.proc.communicate(timeout=timeout)
+        return out, err
+
+    def stop(self) -> tuple[str, str]:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+        try:
+            return self.proc.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            return self.proc.communicate()
+
+
+def peer(netns: str, *args: str) -> Process:
+    return Process([sys.executable, str(HERE / "cyclone_peer.py"), *args], netns)
+
+
+def bridge(netns: str, binaries: pathlib.Path, prefix: str, config: pathlib.Path) -> tuple[Process, str]:
+    """Starts the bridge; returns it and its mesh DID once it is up."""
+    proc = Process([str(binaries / "omni-mesh-ros2-bridge"), str(config)], netns, {"OMNI_MESH_SHM_PREFIX": prefix})
+    first = proc.line()
+    if not first.startswith("bridge did:key:"):
+        out, err = proc.stop()
+        raise AssertionError(f"bridge did not start: {first}{out}{err}")
+    return proc, first.split()[1]
+
+
+@pytest.fixture
+def cyclone(netns: str) -> Any:
+    """Starts a Cyclone DDS peer in the namespace: `cyclone("sub", topic, type, count)`."""
+    return lambda *args: peer(netns, *args)
+
+
+@pytest.fixture
+def start_bridge(netns: str, binaries: pathlib.Path, prefix: str) -> Any:
+    """Starts the bridge with a configuration file: `(process, did) = start_bridge(path)`."""
+    return lambda config: bridge(netns, binaries, prefix, config)
