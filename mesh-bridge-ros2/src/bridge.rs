@@ -21,11 +21,12 @@ use mesh_core::transport::shm::{ShmPublisher, ShmSubscriber, ShmTransport, Threa
 use mesh_core::transport::shm_wait;
 use omni_msgs::dynamic::DynType;
 use rustdds::mio1::{Events, Interest, Poll, Token, Waker};
-use rustdds::{DataWriterStatus, StatusEvented};
+use rustdds::{DataWriterStatus, RTPSEntity, StatusEvented};
 
 use crate::announce::Announcer;
 use crate::config::{self, BridgeConfig, TopicMap};
 use crate::dds::{prefix_of, DdsSide, RawReader, RawWriter};
+use crate::graph::NodeEntities;
 use crate::guard::{lock, LoopGuard, RateLimit};
 use crate::raw_cdr::RawCdr;
 
@@ -174,7 +175,7 @@ impl Bridge {
     /// [`BridgeError`] when either side cannot be set up.
     pub fn start(config: &BridgeConfig) -> Result<Self, BridgeError> {
         let node = mesh_node(config)?;
-        let dds = DdsSide::join(config.ros.domain_id)?;
+        let mut dds = DdsSide::join(config.ros.domain_id)?;
         let mut peers = Vec::new();
         for did in &config.loop_guard.peer_bridges {
             let did: Did = did
@@ -223,6 +224,18 @@ impl Bridge {
                 });
             }
         }
+        dds.publish_graph(
+            &[NodeEntities {
+                namespace: config.ros.namespace.clone(),
+                name: config.ros.node.clone(),
+                readers: inbound.iter().map(|m| m.reader.guid().to_bytes()).collect(),
+                writers: outbound
+                    .iter()
+                    .map(|m| m.writer.guid().to_bytes())
+                    .collect(),
+            }],
+            config.ros.gid_bytes,
+        )?;
         let stop = Arc::new(AtomicBool::new(false));
         let counters = Arc::new(Counters::default());
         let poll = Poll::new().map_err(|e| BridgeError::Thread(format!("mio poll: {e}")))?;

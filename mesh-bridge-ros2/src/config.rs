@@ -171,6 +171,8 @@ pub struct RosSide {
     pub namespace: String,
     /// The bridge's ROS 2 node name (what `ros2 node list` shows).
     pub node: String,
+    /// Bytes of an endpoint GID in the ROS 2 graph: 16 (Iron and later) or 24 (Humble).
+    pub gid_bytes: usize,
 }
 
 impl Default for RosSide {
@@ -179,6 +181,7 @@ impl Default for RosSide {
             domain_id: 0,
             namespace: "/".into(),
             node: "omni_mesh_bridge".into(),
+            gid_bytes: 16,
         }
     }
 }
@@ -313,6 +316,15 @@ impl BridgeConfig {
             topic.mesh_resolved = mesh;
             topic.ros_resolved = ros;
         }
+        if !matches!(config.ros.gid_bytes, 16 | 24) {
+            return Err(invalid(
+                None,
+                format!(
+                    "[ros] gid_bytes must be 16 (ROS 2 Iron and later) or 24 (Humble), not {}",
+                    config.ros.gid_bytes
+                ),
+            ));
+        }
         for did in &config.loop_guard.peer_bridges {
             did.parse::<mesh_core::identity::Did>()
                 .map_err(|e| invalid(None, format!("[loop] peer_bridges: {did}: {e}")))?;
@@ -391,6 +403,8 @@ mod tests {
         assert!(e.contains(":6:8") && e.contains("mapped twice"), "{e}");
         let e = err("[[topic]]\nmesh = \"/a\"\ntype = \"std_msgs/msg/String\"\ndirection = \"both\"\nrate_limit_hz = -1.0\n");
         assert!(e.contains(":5:17: rate_limit_hz"), "{e}");
+        let e = err("[ros]\ngid_bytes = 20\n");
+        assert!(e.contains("gid_bytes must be 16"), "{e}");
         let e = err("[loop]\npeer_bridges = [\"did:key:nope\"]\n");
         assert!(e.contains("peer_bridges"), "{e}");
     }

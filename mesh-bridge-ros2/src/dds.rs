@@ -7,6 +7,7 @@ use rustdds::policy::{Durability, History, Reliability};
 use rustdds::{DomainParticipant, QosPolicies, QosPolicyBuilder, RTPSEntity, TopicKind};
 
 use crate::config::{self, TopicMap};
+use crate::graph;
 use crate::guard::ParticipantId;
 use crate::names::{self, Kind};
 use crate::raw_cdr::{RawCdr, RawCdrAdapter};
@@ -62,6 +63,8 @@ pub struct DdsSide {
     participant: DomainParticipant,
     publisher: rustdds::Publisher,
     subscriber: rustdds::Subscriber,
+    /// The `ros_discovery_info` writer, once the graph is published.
+    graph: Option<RawWriter>,
 }
 
 impl std::fmt::Debug for DdsSide {
@@ -91,7 +94,53 @@ impl DdsSide {
             participant,
             publisher,
             subscriber,
+            graph: None,
         })
+    }
+
+    /// Publishes this participant's entry of the ROS 2 graph (`ros_discovery_info`,
+    /// transient local so that tools starting later see it too).
+    ///
+    /// # Errors
+    /// [`DdsError::Endpoint`].
+    pub fn publish_graph(
+        &mut self,
+        nodes: &[graph::NodeEntities],
+        gid_bytes: usize,
+    ) -> Result<(), DdsError> {
+        let fail = |cause: String| DdsError::Endpoint {
+            topic: graph::TOPIC.into(),
+            cause,
+        };
+        let qos = QosPolicyBuilder::new()
+            .history(History::KeepLast { depth: 1 })
+            .durability(Durability::TransientLocal)
+            .reliability(Reliability::Reliable {
+                max_blocking_time: rustdds::Duration::from_millis(100),
+            })
+            .build();
+        let info = graph::participant_info(&self.participant.guid().to_bytes(), nodes, gid_bytes)
+            .map_err(|e| fail(e.to_string()))?;
+        if self.graph.is_none() {
+            let topic = self
+                .participant
+                .create_topic(
+                    graph::TOPIC.into(),
+                    graph::TYPE.into(),
+                    &qos,
+                    TopicKind::NoKey,
+                )
+                .map_err(|e| fail(e.to_string()))?;
+            let writer = self
+                .publisher
+                .create_datawriter_no_key::<RawCdr, RawCdrAdapter>(&topic, Some(qos))
+                .map_err(|e| fail(e.to_string()))?;
+            self.graph = Some(writer);
+        }
+        if let Some(writer) = &self.graph {
+            writer.write(info, None).map_err(|e| fail(e.to_string()))?;
+        }
+        Ok(())
     }
 
     /// This participant's GUID prefix (what its writers' GUIDs start with).

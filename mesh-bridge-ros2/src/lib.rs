@@ -22,6 +22,7 @@ pub mod announce;
 pub mod bridge;
 pub mod config;
 pub mod dds;
+pub mod graph;
 pub mod guard;
 pub mod names;
 pub mod raw_cdr;

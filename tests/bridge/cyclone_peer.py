@@ -3,6 +3,7 @@ libddsc), for the bridge's interop tests. Run inside the test's network namespac
 
     cyclone_peer.py pub TOPIC TYPE SAMPLES.json [--transient-local] [--wait-match N]
     cyclone_peer.py sub TOPIC TYPE COUNT [--transient-local] [--timeout S]
+    cyclone_peer.py graph - - - [--timeout S]
 
 `pub` writes each JSON sample (plain field values) once its writer matched `--wait-match`
 readers, then lingers so reliable delivery completes; `sub` prints one JSON line per sample
@@ -88,7 +89,7 @@ TYPES_BY_NAME = {
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("mode", choices=["pub", "sub"])
+    parser.add_argument("mode", choices=["pub", "sub", "graph"])
     parser.add_argument("topic")
     parser.add_argument("type")
     parser.add_argument("arg")
@@ -98,6 +99,9 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=30.0)
     parser.add_argument("--linger", type=float, default=2.0)
     args = parser.parse_args()
+    if args.mode == "graph":
+        graph(args.timeout)
+        return
     cls = TYPES[args.type]
     dp = DomainParticipant(0)
     topic = Topic(dp, "rt" + args.topic, cls)
@@ -131,6 +135,34 @@ def main() -> None:
         time.sleep(0.01)
     if got < int(args.arg):
         sys.exit(f"only {got} of {args.arg} samples")
+
+
+def graph(timeout: float) -> None:
+    """Prints the first ROS 2 graph entry (`ros_discovery_info`) that names a node."""
+    from ros_types import ParticipantEntitiesInfo
+
+    dp = DomainParticipant(0)
+    topic = Topic(dp, "ros_discovery_info", ParticipantEntitiesInfo)
+    reader = DataReader(dp, topic, qos=qos(True, 1))
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for info in reader.take(10):
+            if isinstance(info, InvalidSample) or not info.node_entities_info_seq:
+                continue
+            gid = bytes(info.gid.data).hex()
+            nodes = [
+                {
+                    "namespace": n.node_namespace,
+                    "name": n.node_name,
+                    "readers": [bytes(g.data).hex() for g in n.reader_gid_seq],
+                    "writers": [bytes(g.data).hex() for g in n.writer_gid_seq],
+                }
+                for n in info.node_entities_info_seq
+            ]
+            print(json.dumps({"gid": gid, "nodes": nodes}), flush=True)
+            return
+        time.sleep(0.05)
+    sys.exit("no graph entry")
 
 
 if __name__ == "__main__":

@@ -114,3 +114,22 @@ TYPES = {
     "sensor_msgs/msg/JointState": JointState,
     "sensor_msgs/msg/PointCloud2": PointCloud2,
 }
+
+
+@dataclass
+class Gid(IdlStruct, typename="rmw_dds_common::msg::dds_::Gid_"):
+    data: t.array[t.uint8, 16] = field(default_factory=lambda: [0] * 16)
+
+
+@dataclass
+class NodeEntitiesInfo(IdlStruct, typename="rmw_dds_common::msg::dds_::NodeEntitiesInfo_"):
+    node_namespace: str = ""
+    node_name: str = ""
+    reader_gid_seq: t.sequence[Gid] = field(default_factory=list)
+    writer_gid_seq: t.sequence[Gid] = field(default_factory=list)
+
+
+@dataclass
+class ParticipantEntitiesInfo(IdlStruct, typename="rmw_dds_common::msg::dds_::ParticipantEntitiesInfo_"):
+    gid: Gid = field(default_factory=Gid)
+    node_entities_info_seq: t.sequence[NodeEntitiesInfo] = field(default_factory=list)

@@ -234,3 +234,25 @@ def test_two_bridges_learn_each_other(tmp_path: pathlib.Path, prefix: str, cyclo
     for out, err in ((a_out, a_err), (b_out, b_err)):
         assert "forwarded to ROS 1, from ROS 1" in out, out + err[-3000:]
         assert "learnt a peer bridge" in err, err[-3000:]
+
+
+def test_the_bridge_is_a_node_of_the_ros_graph(tmp_path: pathlib.Path, cyclone: Any, start_bridge: Any) -> None:
+    maps = [
+        {"mesh": "/out", "type": "std_msgs/msg/String", "direction": "to_ros"},
+        {"mesh": "/in", "type": "std_msgs/msg/String", "direction": "from_ros"},
+    ]
+    brg, _ = start_bridge(write_config(tmp_path / "bridge.toml", maps))
+    try:
+        # What `ros2 node list` reads: the bridge's node with its reader and writer GIDs.
+        graph = cyclone("graph", "-", "-", "-", "--timeout", "20")
+        out, err = graph.finish()
+        assert graph.proc.returncode == 0, err
+    finally:
+        brg.stop()
+    entry = json.loads(out.splitlines()[-1])
+    [node] = entry["nodes"]
+    assert (node["namespace"], node["name"]) == ("/", "omni_mesh_bridge")
+    assert len(node["readers"]) == 1 and len(node["writers"]) == 1
+    # Every GID is a GUID of the bridge's participant (the same 12-byte prefix).
+    prefix = entry["gid"][:24]
+    assert node["readers"][0][:24] == prefix and node["writers"][0][:24] == prefix
