@@ -176,17 +176,10 @@ impl Bridge {
     pub fn start(config: &BridgeConfig) -> Result<Self, BridgeError> {
         let node = mesh_node(config)?;
         let mut dds = DdsSide::join(config.ros.domain_id)?;
-        let mut peers = Vec::new();
-        for did in &config.loop_guard.peer_bridges {
-            let did: Did = did
-                .parse()
-                .map_err(|e| BridgeError::Mesh(format!("peer bridge {did}: {e}")))?;
-            peers.push(did.public_key().to_bytes());
-        }
         let guard = Arc::new(Mutex::new(LoopGuard::new(
             node.did().public_key().to_bytes(),
             dds.participant_id(),
-            peers,
+            config.loop_guard.peer_keys().iter().copied(),
         )));
         let announcer = Announcer::open(&node, &dds, config)?;
         let mut outbound = Vec::new();
@@ -374,7 +367,7 @@ fn to_ros(
                 }
                 let cdr = (map.ty.to_cdr)(sample.payload())
                     .map_err(|e| e.to_string())
-                    .and_then(|b| RawCdr::from_encapsulated(&b).map_err(|e| e.to_string()));
+                    .and_then(|b| RawCdr::from_encapsulated(b).map_err(|e| e.to_string()));
                 match cdr {
                     Ok(raw) => map.send(raw, guard, counters),
                     Err(e) => {
@@ -502,7 +495,7 @@ impl Inbound {
                 counters.held_back.fetch_add(1, Ordering::Relaxed);
                 continue;
             }
-            let archive = (self.ty.from_cdr)(&change.sample.encapsulated());
+            let archive = (self.ty.from_cdr)(change.sample.encapsulated());
             match archive.map(|a| self.publisher.publish_archive(&a)) {
                 Ok(Ok(())) => {
                     counters.from_ros.fetch_add(1, Ordering::Relaxed);

@@ -192,6 +192,17 @@ impl Default for RosSide {
 pub struct LoopSide {
     /// DIDs of other bridges on this mesh: what they brought in from ROS 2 is not sent back.
     pub peer_bridges: Vec<String>,
+    /// Their keys (set by validation).
+    #[serde(skip)]
+    peer_keys: Vec<[u8; 32]>,
+}
+
+impl LoopSide {
+    /// The peer bridges' mesh keys.
+    #[must_use]
+    pub fn peer_keys(&self) -> &[[u8; 32]] {
+        &self.peer_keys
+    }
 }
 
 /// The whole file.
@@ -326,8 +337,13 @@ impl BridgeConfig {
             ));
         }
         for did in &config.loop_guard.peer_bridges {
-            did.parse::<mesh_core::identity::Did>()
+            let parsed = did
+                .parse::<mesh_core::identity::Did>()
                 .map_err(|e| invalid(None, format!("[loop] peer_bridges: {did}: {e}")))?;
+            config
+                .loop_guard
+                .peer_keys
+                .push(parsed.public_key().to_bytes());
         }
         Ok(config)
     }
@@ -374,6 +390,10 @@ mod tests {
         assert_eq!(c.topics[1].durability, Durability::TransientLocal);
         assert!(c.topics[1].direction.to_ros() && !c.topics[1].direction.from_ros());
         assert_eq!(c.ros.node, "omni_mesh_bridge");
+        let peer = mesh_core::identity::NodeKey::generate().public();
+        let did = mesh_core::identity::Did::from(peer);
+        let c = BridgeConfig::from_toml(&format!("[loop]\npeer_bridges = [\"{did}\"]\n")).unwrap();
+        assert_eq!(c.loop_guard.peer_keys(), [peer.to_bytes()]);
     }
 
     #[test]

@@ -58,7 +58,7 @@ pub fn participant_info(
         }
     }
     let bytes = w.finish().map_err(|e| RawCdrError(e.to_string()))?;
-    RawCdr::from_encapsulated(&bytes)
+    RawCdr::from_encapsulated(bytes)
 }
 
 #[cfg(test)]
@@ -85,10 +85,10 @@ mod tests {
         expect.extend_from_slice(&1u32.to_le_bytes()); // one reader
         expect.extend_from_slice(&[1; 16]);
         expect.extend_from_slice(&0u32.to_le_bytes()); // no writers
-        assert_eq!(raw.body.as_ref(), expect.as_slice());
+        assert_eq!(raw.body(), expect.as_slice());
         // Humble's 24-byte GIDs: each padded with zeros.
         let humble = participant_info(&[9; 16], &[node], 24).unwrap();
-        assert_eq!(&humble.body[16..24], &[0; 8]);
-        assert_eq!(humble.body.len(), expect.len() + 8 + 8);
+        assert_eq!(&humble.body()[16..24], &[0; 8]);
+        assert_eq!(humble.body().len(), expect.len() + 8 + 8);
     }
 }

@@ -1,18 +1,17 @@
 //! CDR payloads passed through RustDDS untouched: the bridge converts between mesh archives
 //! and CDR with the generated codecs (`omni_msgs::dynamic`), so DDS only moves bytes.
-//! RustDDS adds and strips the 4-byte encapsulation header itself; [`RawCdr`] keeps the
-//! payload after it and the byte order it named.
+//! RustDDS adds and strips the 4-byte encapsulation header itself; [`RawCdr`] holds the
+//! whole CDR once, and RustDDS writes a slice of it.
 
 use rustdds::no_key::{Decode, DefaultDecoder, DeserializerAdapter, SerializerAdapter};
 use rustdds::RepresentationIdentifier;
 
-/// A serialized sample: the CDR body after the encapsulation header.
+/// A serialized sample: the whole CDR, encapsulation header included, as the generated
+/// codecs read and write it. RustDDS sends the body (a zero-copy slice) after a header of its
+/// own, and hands received bodies over with the byte order they named.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RawCdr {
-    /// The body.
-    pub body: rustdds::bytes::Bytes,
-    /// Big-endian body (`CDR_BE`); writers always send little-endian.
-    pub big_endian: bool,
+    bytes: rustdds::bytes::Bytes,
 }
 
 /// Little-endian classic CDR encapsulation header.
@@ -21,34 +20,38 @@ const CDR_LE_HEADER: [u8; 4] = [0x00, 0x01, 0x00, 0x00];
 const CDR_BE_HEADER: [u8; 4] = [0x00, 0x00, 0x00, 0x00];
 
 impl RawCdr {
-    /// From whole CDR bytes (header included, as the generated codecs write them).
+    /// From whole CDR bytes (header included, as the generated codecs write them), without
+    /// copying them.
     ///
     /// # Errors
     /// [`RawCdrError`] when the header is missing or not classic little-endian CDR.
-    pub fn from_encapsulated(bytes: &[u8]) -> Result<Self, RawCdrError> {
-        match bytes.get(..4) {
-            Some(h) if h[..2] == CDR_LE_HEADER[..2] => Ok(Self {
-                body: rustdds::bytes::Bytes::copy_from_slice(&bytes[4..]),
-                big_endian: false,
-            }),
-            _ => Err(RawCdrError(
+    pub fn from_encapsulated(bytes: Vec<u8>) -> Result<Self, RawCdrError> {
+        if bytes.get(..2) != Some(&CDR_LE_HEADER[..2]) || bytes.len() < 4 {
+            return Err(RawCdrError(
                 "expected little-endian classic CDR (header 00 01)".into(),
-            )),
+            ));
         }
+        Ok(Self {
+            bytes: bytes.into(),
+        })
     }
 
     /// Whole CDR bytes, header included (what the generated codecs read).
     #[must_use]
-    pub fn encapsulated(&self) -> Vec<u8> {
-        let header = if self.big_endian {
-            CDR_BE_HEADER
-        } else {
-            CDR_LE_HEADER
-        };
-        let mut out = Vec::with_capacity(4 + self.body.len());
-        out.extend_from_slice(&header);
-        out.extend_from_slice(&self.body);
-        out
+    pub fn encapsulated(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// The body after the header.
+    #[must_use]
+    pub fn body(&self) -> &[u8] {
+        &self.bytes[4..]
+    }
+
+    /// Whether the body is big-endian (`CDR_BE`); writers always send little-endian.
+    #[must_use]
+    pub fn big_endian(&self) -> bool {
+        self.bytes[..2] == CDR_BE_HEADER[..2]
     }
 }
 
@@ -69,10 +72,10 @@ impl SerializerAdapter<RawCdr> for RawCdrAdapter {
     }
 
     fn to_bytes(value: &RawCdr) -> Result<rustdds::bytes::Bytes, RawCdrError> {
-        if value.big_endian {
+        if value.big_endian() {
             return Err(RawCdrError("writers send little-endian CDR only".into()));
         }
-        Ok(value.body.clone())
+        Ok(value.bytes.slice(4..))
     }
 }
 
@@ -92,7 +95,7 @@ impl DeserializerAdapter<RawCdr> for RawCdrAdapter {
     }
 }
 
-/// Copies the body out of RustDDS's receive buffer.
+/// Copies the body out of RustDDS's receive buffer behind the header it came with.
 #[derive(Debug, Clone, Copy)]
 pub struct RawCdrDecoder;
 
@@ -104,9 +107,16 @@ impl<'de> Decode<'de, RawCdr> for RawCdrDecoder {
         input_bytes: &'de [u8],
         encoding: RepresentationIdentifier,
     ) -> Result<RawCdr, RawCdrError> {
+        let header = if encoding == RepresentationIdentifier::CDR_BE {
+            CDR_BE_HEADER
+        } else {
+            CDR_LE_HEADER
+        };
+        let mut bytes = Vec::with_capacity(4 + input_bytes.len());
+        bytes.extend_from_slice(&header);
+        bytes.extend_from_slice(input_bytes);
         Ok(RawCdr {
-            body: rustdds::bytes::Bytes::copy_from_slice(input_bytes),
-            big_endian: encoding == RepresentationIdentifier::CDR_BE,
+            bytes: bytes.into(),
         })
     }
 }
@@ -122,20 +132,22 @@ mod tests {
 
     #[test]
     fn bodies_keep_their_bytes_and_byte_order() {
-        let raw = RawCdr::from_encapsulated(&[0, 1, 0, 0, 3, 0, 0, 0, b'h', b'i', 0]).unwrap();
-        assert_eq!(raw.body.as_ref(), &[3, 0, 0, 0, b'h', b'i', 0]);
+        let raw = RawCdr::from_encapsulated(vec![0, 1, 0, 0, 3, 0, 0, 0, b'h', b'i', 0]).unwrap();
+        assert_eq!(raw.body(), &[3, 0, 0, 0, b'h', b'i', 0]);
         assert_eq!(raw.encapsulated()[..4], CDR_LE_HEADER);
-        assert_eq!(
-            RawCdrAdapter::to_bytes(&raw).unwrap().as_ref(),
-            raw.body.as_ref()
-        );
+        assert!(!raw.big_endian());
+        assert_eq!(RawCdrAdapter::to_bytes(&raw).unwrap().as_ref(), raw.body());
         let be = RawCdrDecoder
             .decode_bytes(&[0, 0, 0, 3], RepresentationIdentifier::CDR_BE)
             .unwrap();
-        assert!(be.big_endian);
+        assert!(be.big_endian());
         assert_eq!(be.encapsulated(), [0, 0, 0, 0, 0, 0, 0, 3]);
         assert!(RawCdrAdapter::to_bytes(&be).is_err());
-        assert!(RawCdr::from_encapsulated(&[0, 0, 0, 0]).is_err());
-        assert!(RawCdr::from_encapsulated(&[0]).is_err());
+        assert!(RawCdr::from_encapsulated(vec![0, 0, 0, 0]).is_err());
+        assert!(RawCdr::from_encapsulated(vec![0]).is_err());
+        assert!(
+            RawCdr::from_encapsulated(vec![0, 1]).is_err(),
+            "a header is 4 bytes"
+        );
     }
 }

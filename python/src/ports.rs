@@ -27,7 +27,7 @@ use pyo3::types::{PyBytes, PyString};
 
 use crate::convert::to_value;
 use crate::errors::{transport, CallTimeout, ConfigError, MessageError};
-use crate::view::{message_of, plain_of, ArchiveBuffer, Shape};
+use crate::view::{message_of, plain_of, ArchiveBuffer};
 
 /// How often a blocked call looks for signals (Ctrl-C).
 const SIGNAL_POLL: Duration = Duration::from_millis(50);
@@ -402,6 +402,26 @@ pub struct Subscription {
 }
 
 impl Subscription {
+    /// The next sample of this subscription's type, with its sender's DID text.
+    fn next(
+        &mut self,
+        py: Python<'_>,
+        timeout: Option<f64>,
+    ) -> PyResult<Option<(Received, Py<PyString>)>> {
+        let sample = wait_for(
+            py,
+            &mut self.port,
+            self.ty,
+            timeout,
+            &mut self.wrong_type,
+            |_| true,
+        )?;
+        Ok(sample.map(|s| {
+            let sender = self.sender_of(py, &s);
+            (s, sender)
+        }))
+    }
+
     fn sender_of(&mut self, py: Python<'_>, sample: &Received) -> Py<PyString> {
         let key = sample.publisher();
         if let Some(did) = self.senders.get(&key) {
@@ -423,24 +443,11 @@ impl Subscription {
     /// in the message are memoryviews into `archive`.
     #[pyo3(signature = (timeout=None))]
     fn recv(&mut self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Option<PyObject>> {
-        let ty = self.ty;
-        let Some(sample) = wait_for(
-            py,
-            &mut self.port,
-            ty,
-            timeout,
-            &mut self.wrong_type,
-            |_| true,
-        )?
-        else {
+        let Some((sample, sender)) = self.next(py, timeout)? else {
             return Ok(None);
         };
-        let (sender, sequence, stamp) = (
-            self.sender_of(py, &sample),
-            sample.sequence(),
-            sample.timestamp_ns(),
-        );
-        let (message, archive) = message_of(py, ty, sample, Shape::Classes)?;
+        let (sequence, stamp) = (sample.sequence(), sample.timestamp_ns());
+        let (message, archive) = message_of(py, self.ty, sample)?;
         Ok(Some(
             (message, sender, sequence, stamp, archive).into_py(py),
         ))
@@ -449,20 +456,11 @@ impl Subscription {
     /// As `recv`, without decoding: `(archive, sender_did, sequence, timestamp_ns)`.
     #[pyo3(signature = (timeout=None))]
     fn recv_archive(&mut self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Option<PyObject>> {
-        let ty = self.ty;
-        let Some(s) = wait_for(
-            py,
-            &mut self.port,
-            ty,
-            timeout,
-            &mut self.wrong_type,
-            |_| true,
-        )?
-        else {
+        let Some((sample, sender)) = self.next(py, timeout)? else {
             return Ok(None);
         };
-        let (sender, sequence, stamp) = (self.sender_of(py, &s), s.sequence(), s.timestamp_ns());
-        let archive = Py::new(py, ArchiveBuffer::of(s))?;
+        let (sequence, stamp) = (sample.sequence(), sample.timestamp_ns());
+        let archive = Py::new(py, ArchiveBuffer::of(sample))?;
         Ok(Some((archive, sender, sequence, stamp).into_py(py)))
     }
 
@@ -519,7 +517,7 @@ impl Client {
         match reply {
             Some(s) => {
                 let sender = s.sender().to_string();
-                let (message, _) = message_of(py, self.response, s, Shape::Classes)?;
+                let (message, _) = message_of(py, self.response, s)?;
                 Ok((message, sender).into_py(py))
             }
             None => Err(CallTimeout::new_err(format!(
@@ -569,7 +567,7 @@ impl Server {
         };
         let sender = s.sender().to_string();
         let token = (sender.clone(), s.epoch(), s.sequence());
-        let (message, _) = message_of(py, request, s, Shape::Classes)?;
+        let (message, _) = message_of(py, request, s)?;
         Ok(Some((message, sender, token).into_py(py)))
     }
 

@@ -124,7 +124,7 @@ fn class_of<'py>(py: Python<'py>, type_name: &str) -> PyResult<Bound<'py, PyAny>
 
 /// What a message becomes.
 #[derive(Clone, Copy)]
-pub enum Shape {
+enum Shape {
     /// Instances of the generated classes.
     Classes,
     /// Dicts of plain values.
@@ -144,8 +144,10 @@ enum Open<'py> {
 struct Builder<'py> {
     py: Python<'py>,
     shape: Shape,
-    /// The whole archive as a memoryview, and its address, to slice array views from.
-    base: Option<(Bound<'py, PyMemoryView>, usize)>,
+    /// The archive buffer and its address, to slice array views from.
+    source: Option<(Bound<'py, PyAny>, usize)>,
+    /// The whole archive as a memoryview, made at the first array (most messages have none).
+    base: Option<Bound<'py, PyMemoryView>>,
     stack: Vec<Open<'py>>,
     done: Option<PyObject>,
     error: Option<PyErr>,
@@ -166,14 +168,20 @@ impl<'py> Builder<'py> {
     }
 
     /// A memoryview of `items` inside the archive, cast to their type.
-    fn view(&self, items: &Prims<'_>) -> PyResult<Option<PyObject>> {
-        let Some((base, addr)) = &self.base else {
+    fn view(&mut self, items: &Prims<'_>) -> PyResult<Option<PyObject>> {
+        let Some((source, addr)) = &self.source else {
             return Ok(None);
         };
         if cfg!(target_endian = "big") {
             return Ok(None); // archives are little-endian: native views would be wrong
         }
         let start = items.addr() - addr;
+        if self.base.is_none() {
+            self.base = Some(PyMemoryView::from_bound(source)?);
+        }
+        let Some(base) = &self.base else {
+            return Ok(None);
+        };
         let end = start + items.len() * items.elem_size();
         let slice = PySlice::new_bound(self.py, start as isize, end as isize, 1);
         let mut view = base.get_item(slice)?;
@@ -272,12 +280,13 @@ fn run(
     ty: &DynType,
     bytes: &[u8],
     shape: Shape,
-    base: Option<(Bound<'_, PyMemoryView>, usize)>,
+    source: Option<(Bound<'_, PyAny>, usize)>,
 ) -> PyResult<PyObject> {
     let mut builder = Builder {
         py,
         shape,
-        base,
+        source,
+        base: None,
         stack: Vec::new(),
         done: None,
         error: None,
@@ -291,27 +300,30 @@ fn run(
         .ok_or_else(|| MessageError::new_err(format!("{}: empty archive walk", ty.name)))
 }
 
-/// A received sample as `(message, archive buffer)`: arrays of primitives in the message
-/// are memoryviews into the buffer.
+fn aligned_copy(bytes: &[u8]) -> AlignedVec<ALIGN> {
+    let mut copy = AlignedVec::with_capacity(bytes.len());
+    copy.extend_from_slice(bytes);
+    copy
+}
+
+/// A received sample as `(message, archive buffer)`: the message is an instance of its
+/// generated class, and its arrays of primitives are memoryviews into the buffer.
 pub fn message_of(
     py: Python<'_>,
     ty: &DynType,
     sample: RawSample<ShmFrame<ThreadSafe>>,
-    shape: Shape,
 ) -> PyResult<(PyObject, Py<ArchiveBuffer>)> {
     let held = if is_aligned(sample.payload()) {
         Held::Sample(sample)
     } else {
-        let mut copy = AlignedVec::with_capacity(sample.payload().len());
-        copy.extend_from_slice(sample.payload());
-        Held::Copy(copy)
+        Held::Copy(aligned_copy(sample.payload()))
     };
     let buffer = Bound::new(py, ArchiveBuffer { held })?;
-    let view = PyMemoryView::from_bound(buffer.as_any())?;
-    let addr = buffer.borrow().bytes().as_ptr() as usize;
     let message = {
         let this = buffer.borrow();
-        run(py, ty, this.bytes(), shape, Some((view, addr)))?
+        let addr = this.bytes().as_ptr() as usize;
+        let source = Some((buffer.as_any().clone(), addr));
+        run(py, ty, this.bytes(), Shape::Classes, source)?
     };
     Ok((message, buffer.unbind()))
 }
@@ -321,7 +333,5 @@ pub fn plain_of(py: Python<'_>, ty: &DynType, archive: &[u8]) -> PyResult<PyObje
     if is_aligned(archive) {
         return run(py, ty, archive, Shape::Plain, None);
     }
-    let mut copy = AlignedVec::<ALIGN>::with_capacity(archive.len());
-    copy.extend_from_slice(archive);
-    run(py, ty, &copy, Shape::Plain, None)
+    run(py, ty, &aligned_copy(archive), Shape::Plain, None)
 }

@@ -30,23 +30,9 @@ pub fn attr(name: &str) -> String {
     }
 }
 
+/// A Python string literal: a JSON string is one (same escapes, `\uXXXX` included).
 fn py_string(text: &str) -> String {
-    let mut out = String::from("\"");
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\x{:02x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
+    serde_json::Value::String(text.to_owned()).to_string()
 }
 
 fn is_bytes(p: Primitive) -> bool {

@@ -285,6 +285,25 @@ pub enum FrameBuf<F> {
     Private(super::PooledBuf),
 }
 
+impl<F: AsRef<[u8]>> FrameBuf<F> {
+    /// The envelope of `frame` (it starts at `start`) where it will be verified: in place
+    /// for zero-copy subscribers, else in a private copy from `pool` (nobody can change it
+    /// after the check; the frame's shared memory is released right away and the copy's
+    /// buffer is reused).
+    pub(crate) fn hold(
+        frame: F,
+        start: usize,
+        zero_copy: bool,
+        pool: &Arc<super::pool::BufferPool>,
+    ) -> Self {
+        if zero_copy {
+            Self::Shared { frame, start }
+        } else {
+            Self::Private(pool.copy_of(&frame.as_ref()[start..]))
+        }
+    }
+}
+
 impl<F: AsRef<[u8]>> AsRef<[u8]> for FrameBuf<F> {
     fn as_ref(&self) -> &[u8] {
         match self {
@@ -536,13 +555,7 @@ impl<M: MeshMessage, S: FrameSubscriber> Subscriber<M, S> {
         // A frame from another host, verified by this host's daemon, carries its tag.
         let tag = attest::split(frame.as_ref());
         let start = if tag.is_some() { attest::PREFIX_LEN } else { 0 };
-        let buf = if self.zero_copy {
-            FrameBuf::Shared { frame, start }
-        } else {
-            // Verify and read a private copy: nobody can change it after the check. The
-            // frame's shared memory is released right away; the copy's buffer is reused.
-            FrameBuf::Private(self.pool.copy_of(&frame.as_ref()[start..]))
-        };
+        let buf = FrameBuf::hold(frame, start, self.zero_copy, &self.pool);
         let admitted = match tag {
             Some(tag) => {
                 // The gate checks the tag once; if it did not accept it (no key yet, or a

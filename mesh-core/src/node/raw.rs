@@ -263,12 +263,7 @@ impl<S: FrameSubscriber> RawSubscriber<S> {
                 self.rejected += 1;
                 continue;
             };
-            let buf = if self.zero_copy {
-                FrameBuf::Shared { frame, start }
-            } else {
-                // Verify and read a private copy; the shared memory is released at once.
-                FrameBuf::Private(self.pool.copy_of(&frame.as_ref()[start..]))
-            };
+            let buf = FrameBuf::hold(frame, start, self.zero_copy, &self.pool);
             self.route.type_hash = type_hash;
             let admitted = self
                 .receiver
