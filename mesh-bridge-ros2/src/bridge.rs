@@ -6,7 +6,6 @@
 //! `Poll`), converts each sample to an archive and publishes it on the mesh, signed with the
 //! bridge's key: the bridge vouches for what it brings in.
 
-use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -21,14 +20,16 @@ use mesh_core::transport::shm::{ShmPublisher, ShmSubscriber, ShmTransport, Threa
 use mesh_core::transport::shm_wait;
 use omni_msgs::dynamic::DynType;
 use rustdds::mio1::{Events, Interest, Poll, Token, Waker};
-use rustdds::{DataWriterStatus, RTPSEntity, StatusEvented};
+use rustdds::RTPSEntity;
 
 use crate::announce::Announcer;
 use crate::config::{self, BridgeConfig, TopicMap};
 use crate::dds::{prefix_of, DdsSide, RawReader, RawWriter};
+use crate::gate::FirstMatch;
 use crate::graph::NodeEntities;
 use crate::guard::{lock, LoopGuard, RateLimit};
 use crate::raw_cdr::RawCdr;
+use crate::service::{self, DdsEnd, MeshEnd};
 
 type Shm = ShmTransport<ThreadSafe>;
 /// The bridge's mesh node.
@@ -40,9 +41,6 @@ pub(crate) type MeshPub = RawPublisher<ShmPublisher<ThreadSafe>>;
 
 /// How long a thread waits before looking at the stop flag.
 const TICK: Duration = Duration::from_millis(100);
-/// After the bridge's writer discovers a reader, how long the reader gets to discover the
-/// writer in turn (discovery is two-sided; data sent before it is dropped by the reader).
-const DISCOVERY_GRACE: Duration = Duration::from_millis(250);
 
 /// The bridge could not start or failed.
 #[derive(Debug, thiserror::Error)]
@@ -70,6 +68,8 @@ pub struct Counters {
     pub malformed: AtomicU64,
     /// Messages held back by loop prevention or rate limits.
     pub held_back: AtomicU64,
+    /// Service calls forgotten without a reply (timed out, or too many in flight).
+    pub unanswered: AtomicU64,
 }
 
 /// A running bridge; dropping it (or [`Bridge::stop`]) stops and joins its threads.
@@ -80,7 +80,7 @@ pub struct Bridge {
     counters: Arc<Counters>,
     did: Did,
     // Keeps the mesh node's shared-memory registration alive while the threads run.
-    _node: Node<Shm>,
+    _node: Arc<MeshNode>,
     _dds: DdsSide,
 }
 
@@ -153,10 +153,7 @@ struct Outbound {
     writer: RawWriter,
     rate: Option<RateLimit>,
     /// Messages waiting for the writer's first match (at most `depth`).
-    waiting: Option<VecDeque<RawCdr>>,
-    depth: usize,
-    /// When the writer matched its first reader.
-    matched_at: Option<Instant>,
+    gate: FirstMatch<RawCdr>,
 }
 
 /// One mapping from ROS 2.
@@ -174,7 +171,7 @@ impl Bridge {
     /// # Errors
     /// [`BridgeError`] when either side cannot be set up.
     pub fn start(config: &BridgeConfig) -> Result<Self, BridgeError> {
-        let node = mesh_node(config)?;
+        let node = Arc::new(mesh_node(config)?);
         let mut dds = DdsSide::join(config.ros.domain_id)?;
         let guard = Arc::new(Mutex::new(LoopGuard::new(
             node.did().public_key().to_bytes(),
@@ -200,9 +197,7 @@ impl Bridge {
                         .map_err(|e| BridgeError::Mesh(e.to_string()))?,
                     writer: dds.writer(map)?,
                     rate: rate(map),
-                    waiting: Some(VecDeque::new()),
-                    depth: *map.depth.get_ref() as usize,
-                    matched_at: None,
+                    gate: FirstMatch::new(*map.depth.get_ref() as usize),
                 });
             }
             if map.direction.from_ros() {
@@ -217,15 +212,25 @@ impl Bridge {
                 });
             }
         }
+        let mut readers: Vec<_> = inbound.iter().map(|m| m.reader.guid().to_bytes()).collect();
+        let mut writers: Vec<_> = outbound
+            .iter()
+            .map(|m| m.writer.guid().to_bytes())
+            .collect();
+        let (mut mesh_ends, mut dds_ends) = (Vec::new(), Vec::new());
+        for map in &config.services {
+            let (mesh_end, dds_end, [reader, writer]) = service::open(map, &node, &dds)?;
+            mesh_ends.push(mesh_end);
+            dds_ends.push(dds_end);
+            readers.push(reader.to_bytes());
+            writers.push(writer.to_bytes());
+        }
         dds.publish_graph(
             &[NodeEntities {
                 namespace: config.ros.namespace.clone(),
                 name: config.ros.node.clone(),
-                readers: inbound.iter().map(|m| m.reader.guid().to_bytes()).collect(),
-                writers: outbound
-                    .iter()
-                    .map(|m| m.writer.guid().to_bytes())
-                    .collect(),
+                readers,
+                writers,
             }],
             config.ros.gid_bytes,
         )?;
@@ -243,16 +248,16 @@ impl Bridge {
             threads.push(
                 std::thread::Builder::new()
                     .name("bridge-mesh".into())
-                    .spawn(move || to_ros(outbound, announcer, &guard, &stop, &counters))
+                    .spawn(move || to_ros(outbound, mesh_ends, announcer, &guard, &stop, &counters))
                     .map_err(|e| BridgeError::Thread(e.to_string()))?,
             );
         }
-        if !inbound.is_empty() {
+        if !inbound.is_empty() || !dds_ends.is_empty() {
             let (stop, counters) = (stop.clone(), counters.clone());
             threads.push(
                 std::thread::Builder::new()
                     .name("bridge-from-ros".into())
-                    .spawn(move || from_ros(inbound, &guard, poll, &stop, &counters))
+                    .spawn(move || from_ros(inbound, dds_ends, &guard, poll, &stop, &counters))
                     .map_err(|e| BridgeError::Thread(e.to_string()))?,
             );
         }
@@ -323,6 +328,7 @@ fn now_ns(start: Instant) -> u64 {
 
 fn to_ros(
     mut maps: Vec<Outbound>,
+    mut services: Vec<MeshEnd>,
     mut announcer: Announcer,
     guard: &Mutex<LoopGuard>,
     stop: &AtomicBool,
@@ -335,6 +341,7 @@ fn to_ros(
         let fired = {
             let sources = std::iter::once(&announcer.sub)
                 .chain(maps.iter().map(|m| &m.sub))
+                .chain(services.iter().map(|s| &s.sub))
                 .map(RawSubscriber::wake_source)
                 .collect::<Option<Vec<_>>>()
                 .ok_or_else(|| BridgeError::Thread("mesh ports have no wake-up source".into()))?;
@@ -346,7 +353,8 @@ fn to_ros(
                 .clear_wakeups()
                 .map_err(|e| BridgeError::Thread(e.to_string()))?;
         }
-        for (map, hit) in maps.iter_mut().zip(fired.into_iter().skip(1)) {
+        let mut fired = fired.into_iter().skip(1);
+        for (map, hit) in maps.iter_mut().zip(fired.by_ref()) {
             if hit {
                 map.sub
                     .clear_wakeups()
@@ -377,6 +385,20 @@ fn to_ros(
                 }
             }
         }
+        let now = now_ns(start);
+        for (MeshEnd { sub, link }, hit) in services.iter_mut().zip(fired) {
+            if hit {
+                sub.clear_wakeups()
+                    .map_err(|e| BridgeError::Thread(e.to_string()))?;
+            }
+            link.tick(guard, now, counters);
+            while let Some(sample) = sub
+                .recv_timeout(Duration::ZERO)
+                .map_err(|e| BridgeError::Thread(e.to_string()))?
+            {
+                link.on_mesh_sample(&sample, guard, now, counters);
+            }
+        }
     }
     Ok(())
 }
@@ -384,44 +406,15 @@ fn to_ros(
 impl Outbound {
     /// Writes `raw`, or keeps it until the writer's first match.
     fn send(&mut self, raw: RawCdr, guard: &Mutex<LoopGuard>, counters: &Counters) {
-        if let Some(waiting) = &mut self.waiting {
-            if waiting.len() >= self.depth.max(1) {
-                waiting.pop_front();
-            }
-            waiting.push_back(raw);
-            self.flush_if_matched(guard, counters);
-            return;
+        match self.gate.admit(raw) {
+            Some(raw) => self.write(raw, counters),
+            None => self.flush_if_matched(guard, counters),
         }
-        self.write(raw, counters);
     }
 
-    /// Once the writer has matched a reader, and that reader had time to discover the
-    /// writer in turn, writes what waited and stops waiting.
+    /// Writes what waited once the writer has matched a reader.
     fn flush_if_matched(&mut self, guard: &Mutex<LoopGuard>, counters: &Counters) {
-        if self.waiting.is_none() {
-            return;
-        }
-        while let Some(status) = self.writer.try_recv_status() {
-            // Bridges' readers (this one's, for a topic bridged both ways, and peers') do
-            // not count: they pass nothing on.
-            tracing::debug!(mapping = %self.name, ?status, "DDS writer status");
-            if let DataWriterStatus::PublicationMatched {
-                current, reader, ..
-            } = status
-            {
-                if current.count() > 0 && !lock(guard).is_bridge(&prefix_of(&reader)) {
-                    self.matched_at.get_or_insert_with(Instant::now);
-                }
-            }
-        }
-        if self
-            .matched_at
-            .is_none_or(|t| t.elapsed() < DISCOVERY_GRACE)
-        {
-            return;
-        }
-        tracing::debug!(mapping = %self.name, waiting = self.waiting.as_ref().map_or(0, VecDeque::len), "first reader matched: writing what waited");
-        for raw in self.waiting.take().unwrap_or_default() {
+        for raw in self.gate.observe(&self.writer, guard, &self.name) {
             self.write(raw, counters);
         }
     }
@@ -438,22 +431,28 @@ impl Outbound {
 
 fn from_ros(
     mut maps: Vec<Inbound>,
+    mut services: Vec<DdsEnd>,
     guard: &Mutex<LoopGuard>,
     mut poll: Poll,
     stop: &AtomicBool,
     counters: &Counters,
 ) -> Result<(), BridgeError> {
     let start = Instant::now();
-    for (i, map) in maps.iter_mut().enumerate() {
+    let readers = maps
+        .iter_mut()
+        .map(|m| &mut m.reader)
+        .chain(services.iter_mut().map(|s| &mut s.reader));
+    for (i, reader) in readers.enumerate() {
         poll.registry()
-            .register(&mut map.reader, Token(i), Interest::READABLE)
-            .map_err(|e| BridgeError::Thread(format!("mio register {}: {e}", map.name)))?;
+            .register(reader, Token(i), Interest::READABLE)
+            .map_err(|e| BridgeError::Thread(format!("mio register: {e}")))?;
     }
     let mut events = Events::with_capacity(64);
     // Samples may be waiting already (transient-local history): read before the first wait.
-    let mut ready: Vec<bool> = vec![true; maps.len()];
+    let mut ready: Vec<bool> = vec![true; maps.len() + services.len()];
     while !stop.load(Ordering::SeqCst) {
-        for (map, hit) in maps.iter_mut().zip(ready.iter_mut()) {
+        let (topics, calls) = ready.split_at_mut(maps.len());
+        for (map, hit) in maps.iter_mut().zip(topics) {
             if std::mem::take(hit) {
                 map.drain(guard, start, counters);
             }
@@ -461,6 +460,12 @@ fn from_ros(
             if let Err(e) = map.publisher.update() {
                 tracing::warn!(mapping = %map.name, error = %e, "mesh publisher update failed");
             }
+        }
+        for (service, hit) in services.iter_mut().zip(calls) {
+            if std::mem::take(hit) {
+                service.drain(guard, now_ns(start), counters);
+            }
+            service.update();
         }
         match poll.poll(&mut events, Some(TICK)) {
             Ok(()) => {}

@@ -22,6 +22,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::names;
+use crate::rpc::Rmw;
 
 /// Which way a topic is bridged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -130,6 +131,73 @@ fn default_max_bytes() -> usize {
     65_536
 }
 
+/// Where a bridged service's server runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ServerSide {
+    /// A ROS 2 node serves; mesh clients call it through the bridge.
+    Ros,
+    /// A mesh node serves; ROS 2 clients call it through the bridge.
+    Mesh,
+}
+
+/// One bridged service (ROS 2's service QoS on DDS: reliable, volatile, depth 10).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceMap {
+    /// Mesh service name (absolute, or relative to `[mesh] namespace`).
+    pub mesh: Spanned<String>,
+    /// ROS 2 service name (absolute, or relative to `[ros] namespace`); the mesh name by default.
+    #[serde(default)]
+    pub ros: Option<Spanned<String>>,
+    /// Service type, `pkg/srv/Type`.
+    #[serde(rename = "type")]
+    pub type_name: Spanned<String>,
+    /// Which side serves.
+    pub server: ServerSide,
+    /// The ROS 2 server's middleware (needed when `server = "ros"`: middlewares match replies
+    /// to requests differently). Requests from ROS 2 clients are recognised per request.
+    #[serde(default)]
+    pub rmw: Option<Spanned<Rmw>>,
+    /// Largest request or reply on the mesh side, bytes.
+    #[serde(default = "default_max_bytes")]
+    pub max_bytes: usize,
+    /// How long a call may wait for its reply before the bridge forgets it, milliseconds.
+    #[serde(default = "default_call_timeout_ms")]
+    pub timeout_ms: Spanned<u64>,
+    /// The resolved ROS name (set by validation).
+    #[serde(skip)]
+    ros_resolved: String,
+    /// The resolved mesh name (set by validation).
+    #[serde(skip)]
+    mesh_resolved: String,
+}
+
+impl ServiceMap {
+    /// The absolute ROS 2 name.
+    #[must_use]
+    pub fn ros_name(&self) -> &str {
+        &self.ros_resolved
+    }
+
+    /// The absolute mesh name.
+    #[must_use]
+    pub fn mesh_name(&self) -> &str {
+        &self.mesh_resolved
+    }
+
+    /// The request and response type names (`pkg/srv/Type_Request`, `..._Response`).
+    #[must_use]
+    pub fn part_types(&self) -> [String; 2] {
+        let ty = self.type_name.get_ref();
+        [format!("{ty}_Request"), format!("{ty}_Response")]
+    }
+}
+
+fn default_call_timeout_ms() -> Spanned<u64> {
+    Spanned::new(0..0, 10_000)
+}
+
 /// The mesh node the bridge runs as.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -221,6 +289,9 @@ pub struct BridgeConfig {
     /// Bridged topics.
     #[serde(default, rename = "topic")]
     pub topics: Vec<TopicMap>,
+    /// Bridged services.
+    #[serde(default, rename = "service")]
+    pub services: Vec<ServiceMap>,
 }
 
 /// The configuration cannot be used.
@@ -291,19 +362,9 @@ impl BridgeConfig {
                     format!("unknown message type {ty:?} (expected pkg/msg/Type, one of omni_msgs::dynamic)"),
                 ));
             }
-            let mesh = mesh_core::node::names::resolve(
-                topic.mesh.get_ref(),
-                &config.mesh.namespace,
-                &config.mesh.node,
-            )
-            .map_err(|e| invalid(Some(topic.mesh.span()), format!("mesh topic: {e}")))?;
-            let (ros, ros_span) = match &topic.ros {
-                Some(r) => (r.get_ref().clone(), r.span()),
-                None => (mesh.clone(), topic.mesh.span()),
-            };
-            let ros = names::absolute(&config.ros.namespace, &ros);
-            mesh_core::node::names::resolve(&ros, "/", &config.ros.node)
-                .map_err(|e| invalid(Some(ros_span), format!("ROS topic: {e}")))?;
+            let (mesh, ros) =
+                resolve_names((&config.mesh, &config.ros), &topic.mesh, topic.ros.as_ref())
+                    .map_err(|(span, message)| invalid(Some(span), message))?;
             if *topic.depth.get_ref() == 0 {
                 return Err(invalid(
                     Some(topic.depth.span()).filter(|s| !s.is_empty()),
@@ -327,6 +388,13 @@ impl BridgeConfig {
             topic.mesh_resolved = mesh;
             topic.ros_resolved = ros;
         }
+        let mut services = std::mem::take(&mut config.services);
+        let mut seen = std::collections::HashSet::new();
+        for service in &mut services {
+            check_service(&config, service, &mut seen)
+                .map_err(|(span, message)| invalid(span, message))?;
+        }
+        config.services = services;
         if !matches!(config.ros.gid_bytes, 16 | 24) {
             return Err(invalid(
                 None,
@@ -347,6 +415,84 @@ impl BridgeConfig {
         }
         Ok(config)
     }
+}
+
+/// A mistake: where (a span of the text) and what.
+type Located = (std::ops::Range<usize>, String);
+
+/// Resolves a mapping's mesh name and its ROS name (the mesh name when not given).
+fn resolve_names(
+    (mesh_side, ros_side): (&MeshSide, &RosSide),
+    mesh: &Spanned<String>,
+    ros: Option<&Spanned<String>>,
+) -> Result<(String, String), Located> {
+    let resolved =
+        mesh_core::node::names::resolve(mesh.get_ref(), &mesh_side.namespace, &mesh_side.node)
+            .map_err(|e| (mesh.span(), format!("mesh name: {e}")))?;
+    let (ros, ros_span) = match ros {
+        Some(r) => (r.get_ref().clone(), r.span()),
+        None => (resolved.clone(), mesh.span()),
+    };
+    let ros = names::absolute(&ros_side.namespace, &ros);
+    mesh_core::node::names::resolve(&ros, "/", &ros_side.node)
+        .map_err(|e| (ros_span, format!("ROS name: {e}")))?;
+    Ok((resolved, ros))
+}
+
+fn check_service(
+    config: &BridgeConfig,
+    service: &mut ServiceMap,
+    seen: &mut std::collections::HashSet<(String, String)>,
+) -> Result<(), (Option<std::ops::Range<usize>>, String)> {
+    let ty = service.type_name.get_ref();
+    let known = service
+        .part_types()
+        .iter()
+        .all(|part| omni_msgs::dynamic::by_name(part).is_some() && names::dds_type(part).is_some());
+    if !known || !ty.contains("/srv/") {
+        return Err((
+            Some(service.type_name.span()),
+            format!(
+                "unknown service type {ty:?} (expected pkg/srv/Type, one of omni_msgs::dynamic)"
+            ),
+        ));
+    }
+    let (mesh, ros) = resolve_names(
+        (&config.mesh, &config.ros),
+        &service.mesh,
+        service.ros.as_ref(),
+    )
+    .map_err(|(span, message)| (Some(span), message))?;
+    match (service.server, &service.rmw) {
+        (ServerSide::Ros, None) => {
+            return Err((
+                Some(service.mesh.span()),
+                format!("service {mesh}: server = \"ros\" needs rmw = \"fastdds\" or \"cyclonedds\" (the ROS 2 server's middleware; they match replies to requests differently)"),
+            ));
+        }
+        (ServerSide::Mesh, Some(rmw)) => {
+            return Err((
+                Some(rmw.span()),
+                "rmw applies to server = \"ros\" only: requests from ROS 2 clients are recognised per request".into(),
+            ));
+        }
+        _ => {}
+    }
+    if *service.timeout_ms.get_ref() == 0 {
+        return Err((
+            Some(service.timeout_ms.span()).filter(|s| !s.is_empty()),
+            "timeout_ms must be at least 1".into(),
+        ));
+    }
+    if !seen.insert((mesh.clone(), ros.clone())) {
+        return Err((
+            Some(service.mesh.span()),
+            format!("{mesh} <-> {ros} is mapped twice"),
+        ));
+    }
+    service.mesh_resolved = mesh;
+    service.ros_resolved = ros;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -401,6 +547,7 @@ mod tests {
         let c =
             BridgeConfig::from_toml(include_str!("../../config/ros2-bridge.example.toml")).unwrap();
         assert_eq!(c.topics.len(), 4);
+        assert_eq!(c.services[0].server, ServerSide::Mesh);
         assert_eq!(c.topics[3].ros_name(), "/goal_pose");
     }
 
@@ -416,7 +563,7 @@ mod tests {
         let e = err("[ros]\ndomain = 3\n");
         assert!(e.contains(":2:1") && e.contains("unknown field"), "{e}");
         let e = err("[[topic]]\nmesh = \"bad name!\"\ntype = \"std_msgs/msg/String\"\ndirection = \"both\"\n");
-        assert!(e.contains(":2:8: mesh topic"), "{e}");
+        assert!(e.contains(":2:8: mesh name"), "{e}");
         let twice =
             "[[topic]]\nmesh = \"/a\"\ntype = \"std_msgs/msg/String\"\ndirection = \"to_ros\"\n";
         let e = err(&format!("{twice}{twice}"));
@@ -427,5 +574,36 @@ mod tests {
         assert!(e.contains("gid_bytes must be 16"), "{e}");
         let e = err("[loop]\npeer_bridges = [\"did:key:nope\"]\n");
         assert!(e.contains("peer_bridges"), "{e}");
+    }
+
+    #[test]
+    fn services_name_their_types_and_the_server_side() {
+        let c = BridgeConfig::from_toml(
+            "[[service]]\nmesh = \"add\"\nros = \"/add_two_ints\"\ntype = \"example_interfaces/srv/AddTwoInts\"\nserver = \"ros\"\nrmw = \"cyclonedds\"\n\
+             [[service]]\nmesh = \"/set_mode\"\ntype = \"omni_msgs/srv/SetMode\"\nserver = \"mesh\"\n",
+        )
+        .unwrap();
+        let add = &c.services[0];
+        assert_eq!((add.mesh_name(), add.ros_name()), ("/add", "/add_two_ints"));
+        assert_eq!(
+            add.rmw.as_ref().map(|r| *r.get_ref()),
+            Some(Rmw::Cyclonedds)
+        );
+        assert_eq!(
+            add.part_types()[1],
+            "example_interfaces/srv/AddTwoInts_Response"
+        );
+        assert_eq!(*c.services[1].timeout_ms.get_ref(), 10_000);
+        let service = |body: &str| err(&format!("[[service]]\nmesh = \"/s\"\n{body}"));
+        let e = service("type = \"std_msgs/msg/String\"\nserver = \"mesh\"\n");
+        assert!(e.contains(":3:8: unknown service type"), "{e}");
+        let e = service("type = \"std_srvs/srv/Trigger\"\nserver = \"ros\"\n");
+        assert!(e.contains(":2:8") && e.contains("needs rmw"), "{e}");
+        let e = service("type = \"std_srvs/srv/Trigger\"\nserver = \"mesh\"\nrmw = \"fastdds\"\n");
+        assert!(e.contains(":5:7: rmw applies"), "{e}");
+        let e = service("type = \"std_srvs/srv/Trigger\"\nserver = \"mesh\"\ntimeout_ms = 0\n");
+        assert!(e.contains(":5:14: timeout_ms"), "{e}");
+        let e = service("type = \"std_srvs/srv/Trigger\"\nserver = \"both\"\n");
+        assert!(e.contains(":4:"), "{e}");
     }
 }

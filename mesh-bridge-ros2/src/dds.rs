@@ -149,13 +149,55 @@ impl DdsSide {
         prefix_of(&self.participant.guid())
     }
 
-    fn topic(&self, map: &TopicMap, qos: &QosPolicies) -> Result<rustdds::Topic, DdsError> {
-        let name = names::dds_topic(map.ros_name(), Kind::Topic);
-        let type_name = names::dds_type(map.type_name.get_ref()).unwrap_or_default();
+    fn topic(
+        &self,
+        name: &str,
+        type_name: &str,
+        qos: &QosPolicies,
+    ) -> Result<rustdds::Topic, DdsError> {
+        let dds_type = names::dds_type(type_name).unwrap_or_default();
         self.participant
-            .create_topic(name.clone(), type_name, qos, TopicKind::NoKey)
+            .create_topic(name.to_owned(), dds_type, qos, TopicKind::NoKey)
             .map_err(|e| DdsError::Endpoint {
-                topic: name,
+                topic: name.to_owned(),
+                cause: e.to_string(),
+            })
+    }
+
+    /// A writer on DDS topic `name` (already mangled) of interface type `type_name`.
+    ///
+    /// # Errors
+    /// [`DdsError::Endpoint`].
+    pub fn writer_on(
+        &self,
+        name: &str,
+        type_name: &str,
+        qos: QosPolicies,
+    ) -> Result<RawWriter, DdsError> {
+        let topic = self.topic(name, type_name, &qos)?;
+        self.publisher
+            .create_datawriter_no_key::<RawCdr, RawCdrAdapter>(&topic, Some(qos))
+            .map_err(|e| DdsError::Endpoint {
+                topic: name.to_owned(),
+                cause: e.to_string(),
+            })
+    }
+
+    /// A reader on DDS topic `name` (already mangled) of interface type `type_name`.
+    ///
+    /// # Errors
+    /// [`DdsError::Endpoint`].
+    pub fn reader_on(
+        &self,
+        name: &str,
+        type_name: &str,
+        qos: QosPolicies,
+    ) -> Result<RawReader, DdsError> {
+        let topic = self.topic(name, type_name, &qos)?;
+        self.subscriber
+            .create_simple_datareader_no_key::<RawCdr, RawCdrAdapter>(&topic, Some(qos))
+            .map_err(|e| DdsError::Endpoint {
+                topic: name.to_owned(),
                 cause: e.to_string(),
             })
     }
@@ -165,14 +207,8 @@ impl DdsSide {
     /// # Errors
     /// [`DdsError::Endpoint`].
     pub fn writer(&self, map: &TopicMap) -> Result<RawWriter, DdsError> {
-        let qos = qos_of(map);
-        let topic = self.topic(map, &qos)?;
-        self.publisher
-            .create_datawriter_no_key::<RawCdr, RawCdrAdapter>(&topic, Some(qos))
-            .map_err(|e| DdsError::Endpoint {
-                topic: names::dds_topic(map.ros_name(), Kind::Topic),
-                cause: e.to_string(),
-            })
+        let name = names::dds_topic(map.ros_name(), Kind::Topic);
+        self.writer_on(&name, map.type_name.get_ref(), qos_of(map))
     }
 
     /// A reader for a mapping that comes from ROS 2.
@@ -180,15 +216,21 @@ impl DdsSide {
     /// # Errors
     /// [`DdsError::Endpoint`].
     pub fn reader(&self, map: &TopicMap) -> Result<RawReader, DdsError> {
-        let qos = qos_of(map);
-        let topic = self.topic(map, &qos)?;
-        self.subscriber
-            .create_simple_datareader_no_key::<RawCdr, RawCdrAdapter>(&topic, Some(qos))
-            .map_err(|e| DdsError::Endpoint {
-                topic: names::dds_topic(map.ros_name(), Kind::Topic),
-                cause: e.to_string(),
-            })
+        let name = names::dds_topic(map.ros_name(), Kind::Topic);
+        self.reader_on(&name, map.type_name.get_ref(), qos_of(map))
     }
+}
+
+/// ROS 2's default QoS for services: reliable, volatile, keep last 10.
+#[must_use]
+pub fn service_qos() -> QosPolicies {
+    QosPolicyBuilder::new()
+        .history(History::KeepLast { depth: 10 })
+        .durability(Durability::Volatile)
+        .reliability(Reliability::Reliable {
+            max_blocking_time: rustdds::Duration::from_millis(100),
+        })
+        .build()
 }
 
 /// The participant part of a GUID.

@@ -94,9 +94,10 @@ impl LoopGuard {
     }
 }
 
-/// The guard shared by the bridge's threads (a poisoned lock still guards).
-pub fn lock(guard: &Mutex<LoopGuard>) -> MutexGuard<'_, LoopGuard> {
-    guard.lock().unwrap_or_else(PoisonError::into_inner)
+/// Locks state shared by the bridge's threads (the guard, a service's calls); a poisoned
+/// lock still guards.
+pub fn lock<T>(shared: &Mutex<T>) -> MutexGuard<'_, T> {
+    shared.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// A token bucket: at most `rate` messages per second, bursts up to one second's worth.

@@ -22,10 +22,13 @@ pub mod announce;
 pub mod bridge;
 pub mod config;
 pub mod dds;
+pub mod gate;
 pub mod graph;
 pub mod guard;
 pub mod names;
 pub mod raw_cdr;
+pub mod rpc;
 pub mod runner;
+mod service;
 
 pub use bridge::{Bridge, BridgeError};

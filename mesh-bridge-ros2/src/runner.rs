@@ -40,18 +40,20 @@ pub fn run(
     if check {
         writeln!(
             out,
-            "{}: {} topic(s) mapped",
+            "{}: {} topic(s) and {} service(s) mapped",
             config.display(),
-            settings.topics.len()
+            settings.topics.len(),
+            settings.services.len()
         )?;
         return Ok(());
     }
     let bridge = Bridge::start(&settings)?;
     writeln!(
         out,
-        "bridge {} up: {} topic(s), DDS domain {}",
+        "bridge {} up: {} topic(s), {} service(s), DDS domain {}",
         bridge.did(),
         settings.topics.len(),
+        settings.services.len(),
         settings.ros.domain_id
     )?;
     for t in &settings.topics {
@@ -64,17 +66,28 @@ pub fn run(
             t.direction
         )?;
     }
+    for s in &settings.services {
+        writeln!(
+            out,
+            "  service {} <-> ROS {} ({}, served on {:?})",
+            s.mesh_name(),
+            s.ros_name(),
+            s.type_name.get_ref(),
+            s.server
+        )?;
+    }
     out.flush()?;
     while !stop.load(Ordering::SeqCst) && bridge.is_running() {
         std::thread::sleep(Duration::from_millis(50));
     }
     let c = bridge.counters();
     let summary = format!(
-        "forwarded to ROS {}, from ROS {}; held back {}, malformed {}",
+        "forwarded to ROS {}, from ROS {}; held back {}, malformed {}, calls unanswered {}",
         c.to_ros.load(Ordering::Relaxed),
         c.from_ros.load(Ordering::Relaxed),
         c.held_back.load(Ordering::Relaxed),
-        c.malformed.load(Ordering::Relaxed)
+        c.malformed.load(Ordering::Relaxed),
+        c.unanswered.load(Ordering::Relaxed)
     );
     bridge.stop()?;
     writeln!(out, "bridge stopped: {summary}")?;

@@ -3,7 +3,7 @@
 //!
 //! The mirrored ROS 2 packages (`builtin_interfaces`, `std_msgs`, `geometry_msgs`,
 //! `sensor_msgs`, `nav_msgs`, `unique_identifier_msgs`, `action_msgs`, `service_msgs`,
-//! `std_srvs`) have the same fields, CDR bytes and RIHS01 type hashes as ROS 2's; `omni_msgs`
+//! `std_srvs`, and `example_interfaces`'s `AddTwoInts`) have the same fields, CDR bytes and RIHS01 type hashes as ROS 2's; `omni_msgs`
 //! holds the fleet types.
 //!
 //! Every struct is an rkyv archive type (zero-copy access), has a CDR codec, a `Default`

@@ -55,6 +55,7 @@ MIRRORED = {
     'action_msgs': None,
     'service_msgs': None,
     'std_srvs': None,
+    'example_interfaces': ['srv/AddTwoInts.srv'],
 }
 
 # Our own packages: checked for style and grammar only.

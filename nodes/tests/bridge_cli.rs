@@ -15,7 +15,7 @@ fn bridge_configurations_are_checked() {
     );
     let out = omni(&["bridge", "ros2", example, "--check"]);
     assert!(out.status.success(), "{out:?}");
-    assert!(String::from_utf8_lossy(&out.stdout).contains("4 topic(s) mapped"));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("4 topic(s) and 1 service(s) mapped"));
 
     let dir = std::env::temp_dir().join(format!("omni-bridge-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

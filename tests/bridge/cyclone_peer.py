@@ -4,10 +4,14 @@ libddsc), for the bridge's interop tests. Run inside the test's network namespac
     cyclone_peer.py pub TOPIC TYPE SAMPLES.json [--transient-local] [--wait-match N]
     cyclone_peer.py sub TOPIC TYPE COUNT [--transient-local] [--timeout S]
     cyclone_peer.py graph - - - [--timeout S]
+    cyclone_peer.py server SERVICE example_interfaces/srv/AddTwoInts COUNT [--timeout S]
+    cyclone_peer.py client SERVICE example_interfaces/srv/AddTwoInts CALLS.json [--timeout S]
 
 `pub` writes each JSON sample (plain field values) once its writer matched `--wait-match`
 readers, then lingers so reliable delivery completes; `sub` prints one JSON line per sample
-received: the fields, and the CDR bytes as Cyclone serializes them (hex) for byte checks."""
+received: the fields, and the CDR bytes as Cyclone serializes them (hex) for byte checks.
+`server` answers COUNT AddTwoInts requests and `client` makes each call in CALLS.json
+(`[[a, b], ...]`) and prints the sums, both as `rmw_cyclonedds` does on the wire."""
 
 from __future__ import annotations
 
@@ -89,7 +93,7 @@ TYPES_BY_NAME = {
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("mode", choices=["pub", "sub", "graph"])
+    parser.add_argument("mode", choices=["pub", "sub", "graph", "server", "client"])
     parser.add_argument("topic")
     parser.add_argument("type")
     parser.add_argument("arg")
@@ -101,6 +105,9 @@ def main() -> None:
     args = parser.parse_args()
     if args.mode == "graph":
         graph(args.timeout)
+        return
+    if args.mode in ("server", "client"):
+        service(args.mode, args.topic, args.arg, args.timeout)
         return
     cls = TYPES[args.type]
     dp = DomainParticipant(0)
@@ -135,6 +142,59 @@ def main() -> None:
         time.sleep(0.01)
     if got < int(args.arg):
         sys.exit(f"only {got} of {args.arg} samples")
+
+
+def wait_matched(deadline: float, writer: DataWriter, reader: DataReader) -> None:
+    """As a ROS 2 client's `wait_for_service` (and a server's first reply): both endpoints
+    matched, and a moment for the far side to discover them in turn."""
+    while len(writer.get_matched_subscriptions()) < 1 or len(reader.get_matched_publications()) < 1:
+        if time.monotonic() > deadline:
+            sys.exit("the other side of the service never matched")
+        time.sleep(0.05)
+    time.sleep(0.5)
+
+
+def service(mode: str, name: str, arg: str, timeout: float) -> None:
+    """AddTwoInts over DDS the way rmw_cyclonedds does it."""
+    from ros_types import AddTwoIntsRequest, AddTwoIntsResponse
+
+    dp = DomainParticipant(0)
+    q = qos(False, 10)
+    requests = Topic(dp, f"rq{name}Request", AddTwoIntsRequest)
+    replies = Topic(dp, f"rr{name}Reply", AddTwoIntsResponse)
+    deadline = time.monotonic() + timeout
+    if mode == "server":
+        req_reader = DataReader(dp, requests, qos=q)
+        rep_writer = DataWriter(dp, replies, qos=q)
+        print("ready", flush=True)
+        served = 0
+        while served < int(arg) and time.monotonic() < deadline:
+            for r in req_reader.take(10):
+                if isinstance(r, InvalidSample):
+                    continue
+                rep_writer.write(AddTwoIntsResponse(client_guid=r.client_guid, seq=r.seq, sum=r.a + r.b))
+                served += 1
+                print(json.dumps({"a": r.a, "b": r.b}), flush=True)
+            time.sleep(0.005)
+        if served < int(arg):
+            sys.exit(f"served only {served} of {arg} requests")
+        time.sleep(1.0)  # reliable delivery of the last replies
+        return
+    rep_reader = DataReader(dp, replies, qos=q)
+    req_writer = DataWriter(dp, requests, qos=q)
+    wait_matched(deadline, req_writer, rep_reader)
+    me = 0x5EED_0000_0000_0001
+    for seq, (a, b) in enumerate(json.loads(open(arg).read()), start=1):
+        req_writer.write(AddTwoIntsRequest(client_guid=me, seq=seq, a=a, b=b))
+        answer = None
+        while answer is None and time.monotonic() < deadline:
+            for r in rep_reader.take(10):
+                if not isinstance(r, InvalidSample) and r.client_guid == me and r.seq == seq:
+                    answer = r.sum
+            time.sleep(0.005)
+        if answer is None:
+            sys.exit(f"no reply to call {seq}")
+        print(json.dumps({"a": a, "b": b, "sum": answer}), flush=True)
 
 
 def graph(timeout: float) -> None:

@@ -133,3 +133,23 @@ class NodeEntitiesInfo(IdlStruct, typename="rmw_dds_common::msg::dds_::NodeEntit
 class ParticipantEntitiesInfo(IdlStruct, typename="rmw_dds_common::msg::dds_::ParticipantEntitiesInfo_"):
     gid: Gid = field(default_factory=Gid)
     node_entities_info_seq: t.sequence[NodeEntitiesInfo] = field(default_factory=list)
+
+
+# Services as rmw_cyclonedds puts them on the wire: its 16-byte request header (the client's
+# id and the request's number) in front of the message's own fields, under the message's type
+# name. A reply repeats its request's header.
+
+
+@dataclass
+class AddTwoIntsRequest(IdlStruct, typename="example_interfaces::srv::dds_::AddTwoInts_Request_"):
+    client_guid: t.uint64 = 0
+    seq: t.int64 = 0
+    a: t.int64 = 0
+    b: t.int64 = 0
+
+
+@dataclass
+class AddTwoIntsResponse(IdlStruct, typename="example_interfaces::srv::dds_::AddTwoInts_Response_"):
+    client_guid: t.uint64 = 0
+    seq: t.int64 = 0
+    sum: t.int64 = 0

@@ -1,0 +1,489 @@
+//! Bridged services, both ways. Each service has a mesh end (a subscription the mesh thread
+//! waits on) and a DDS end (a reader the DDS thread waits on), sharing one link that holds
+//! the calls in flight.
+//!
+//! - `server = "ros"`: the bridge serves `<mesh>/_request` on the mesh and is a DDS client
+//!   of the ROS 2 server (`rq/<ros>Request`, `rr/<ros>Reply`). It remembers each mesh caller
+//!   under the id its DDS request got, and publishes the reply on the caller's reply topic
+//!   with the request's sequence number, as mesh servers do.
+//! - `server = "mesh"`: the bridge is a DDS server and a mesh client. It recognises per
+//!   request how the ROS 2 client's middleware numbers requests ([`crate::rpc`]), calls the
+//!   mesh server, and writes the reply the way that client expects it.
+//!
+//! Requests and replies are converted by the generated codecs like topics; requests from
+//! ROS 2 are signed by the bridge.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+
+use mesh_core::node::{service_reply_topic, RawSample};
+use mesh_core::transport::shm::ThreadSafe;
+use omni_msgs::dynamic::DynType;
+use rustdds::no_key::DeserializedCacheChange;
+use rustdds::{RTPSEntity, SampleIdentity, SequenceNumber, WriteOptionsBuilder, GUID};
+
+use crate::bridge::{BridgeError, Counters, MeshNode, MeshPub, MeshSub};
+use crate::config::{ServerSide, ServiceMap};
+use crate::dds::{prefix_of, service_qos, DdsSide, RawReader, RawWriter};
+use crate::gate::FirstMatch;
+use crate::guard::{lock, LoopGuard};
+use crate::names::{self, Kind};
+use crate::raw_cdr::RawCdr;
+use crate::rpc::{join_cyclone, split_cyclone, Pending, RequestId, Rmw};
+
+/// Calls in flight per service, at most.
+const MAX_PENDING: usize = 1024;
+/// Reply publishers kept per service (one per mesh client instance).
+const MAX_REPLY_PORTS: usize = 256;
+/// Writes waiting for the first match of a service's DDS writer.
+const GATE_DEPTH: usize = 16;
+
+type Frame = <mesh_core::transport::shm::ShmSubscriber<ThreadSafe> as mesh_core::transport::FrameSubscriber>::Frame;
+
+/// The mesh end of a bridged service (waited on by the mesh thread).
+pub(crate) struct MeshEnd {
+    pub(crate) sub: MeshSub,
+    pub(crate) link: Link,
+}
+
+/// The DDS end of a bridged service (waited on by the DDS thread).
+pub(crate) struct DdsEnd {
+    pub(crate) reader: RawReader,
+    link: Link,
+}
+
+/// What both ends of a service share.
+#[derive(Clone)]
+pub(crate) enum Link {
+    CallsRos(Arc<Mutex<CallsRos>>),
+    CallsMesh(Arc<Mutex<CallsMesh>>),
+}
+
+/// Where a mesh caller waits for its reply.
+struct Caller {
+    reply_topic: String,
+    sequence: u64,
+}
+
+/// `server = "ros"`: mesh clients call a ROS 2 server.
+pub(crate) struct CallsRos {
+    name: String,
+    mesh_name: String,
+    request: &'static DynType,
+    response: &'static DynType,
+    node: Arc<MeshNode>,
+    max_bytes: usize,
+    writer: RawWriter,
+    reply_reader: GUID,
+    rmw: Rmw,
+    /// This client's id in `rmw_cyclonedds` headers, and its next request number.
+    client_id: u64,
+    next_seq: i64,
+    gate: FirstMatch<(Vec<u8>, Caller)>,
+    replies: HashMap<String, MeshPub>,
+    pending: Pending<RequestId, Caller>,
+}
+
+/// `server = "mesh"`: ROS 2 clients call a mesh server.
+pub(crate) struct CallsMesh {
+    name: String,
+    request: &'static DynType,
+    response: &'static DynType,
+    requests: MeshPub,
+    writer: RawWriter,
+    gate: FirstMatch<(RawCdr, Option<SampleIdentity>)>,
+    pending: Pending<u64, RequestId>,
+}
+
+fn mesh_err(e: impl std::fmt::Display) -> BridgeError {
+    BridgeError::Mesh(e.to_string())
+}
+
+/// Opens both ends of `map`; also returns the GUIDs of its DDS reader and writer (for the
+/// ROS 2 graph).
+pub(crate) fn open(
+    map: &ServiceMap,
+    node: &Arc<MeshNode>,
+    dds: &DdsSide,
+) -> Result<(MeshEnd, DdsEnd, [GUID; 2]), BridgeError> {
+    let [request_type, response_type] = map.part_types();
+    let find = |ty: &str| {
+        omni_msgs::dynamic::by_name(ty).ok_or_else(|| mesh_err(format!("unknown type {ty}")))
+    };
+    let (request, response) = (find(&request_type)?, find(&response_type)?);
+    let timeout_ns = map.timeout_ms.get_ref().saturating_mul(1_000_000);
+    let spec = |topic: &str| {
+        node.channel_spec(topic, map.max_bytes, &node.default_qos())
+            .map_err(mesh_err)
+    };
+    let rq = names::dds_topic(map.ros_name(), Kind::Request);
+    let rr = names::dds_topic(map.ros_name(), Kind::Reply);
+    let request_topic = format!("{}/_request", map.mesh_name());
+    let name = format!("service {} <-> ROS {}", map.mesh_name(), map.ros_name());
+    match map.server {
+        ServerSide::Ros => {
+            let writer = dds.writer_on(&rq, &request_type, service_qos())?;
+            let reader = dds.reader_on(&rr, &response_type, service_qos())?;
+            let guids = [reader.guid(), writer.guid()];
+            let id = writer.guid().to_bytes();
+            let mut client_id = [0; 8];
+            client_id.copy_from_slice(&id[8..16]);
+            let link = Link::CallsRos(Arc::new(Mutex::new(CallsRos {
+                name,
+                mesh_name: map.mesh_name().to_owned(),
+                request,
+                response,
+                node: node.clone(),
+                max_bytes: map.max_bytes,
+                reply_reader: reader.guid(),
+                writer,
+                rmw: map.rmw.as_ref().map_or(Rmw::Fastdds, |r| *r.get_ref()),
+                client_id: u64::from_le_bytes(client_id),
+                next_seq: 1,
+                gate: FirstMatch::new(GATE_DEPTH),
+                replies: HashMap::new(),
+                pending: Pending::new(timeout_ns, MAX_PENDING),
+            })));
+            let sub = node
+                .raw_subscriber(&spec(&request_topic)?)
+                .map_err(mesh_err)?;
+            Ok((
+                MeshEnd {
+                    sub,
+                    link: link.clone(),
+                },
+                DdsEnd { reader, link },
+                guids,
+            ))
+        }
+        ServerSide::Mesh => {
+            let reader = dds.reader_on(&rq, &request_type, service_qos())?;
+            let writer = dds.writer_on(&rr, &response_type, service_qos())?;
+            let guids = [reader.guid(), writer.guid()];
+            let reply_topic = service_reply_topic(map.mesh_name(), &node.did(), node.epoch());
+            let sub = node
+                .raw_subscriber(&spec(&reply_topic)?)
+                .map_err(mesh_err)?;
+            let requests = node
+                .raw_publisher(&spec(&request_topic)?, request.hash)
+                .map_err(mesh_err)?;
+            let link = Link::CallsMesh(Arc::new(Mutex::new(CallsMesh {
+                name,
+                request,
+                response,
+                requests,
+                writer,
+                gate: FirstMatch::new(GATE_DEPTH),
+                pending: Pending::new(timeout_ns, MAX_PENDING),
+            })));
+            Ok((
+                MeshEnd {
+                    sub,
+                    link: link.clone(),
+                },
+                DdsEnd { reader, link },
+                guids,
+            ))
+        }
+    }
+}
+
+impl Link {
+    /// Writes what waited for the DDS writer's first match; forgets expired calls.
+    pub(crate) fn tick(&self, guard: &Mutex<LoopGuard>, now_ns: u64, counters: &Counters) {
+        match self {
+            Self::CallsRos(link) => {
+                let link = &mut *lock(link);
+                for (cdr, caller) in link.gate.observe(&link.writer, guard, &link.name) {
+                    link.write_request(cdr, caller, now_ns, counters);
+                }
+                count_forgotten(counters, link.pending.expire(now_ns));
+            }
+            Self::CallsMesh(link) => {
+                let link = &mut *lock(link);
+                for (raw, related) in link.gate.observe(&link.writer, guard, &link.name) {
+                    link.write_reply(raw, related, counters);
+                }
+                count_forgotten(counters, link.pending.expire(now_ns));
+            }
+        }
+    }
+
+    /// Handles a mesh request (`server = "ros"`) or reply (`server = "mesh"`).
+    pub(crate) fn on_mesh_sample(
+        &self,
+        sample: &RawSample<Frame>,
+        guard: &Mutex<LoopGuard>,
+        now_ns: u64,
+        counters: &Counters,
+    ) {
+        let result = match self {
+            Self::CallsRos(link) => lock(link).on_request(sample, guard, now_ns, counters),
+            Self::CallsMesh(link) => lock(link).on_reply(sample, now_ns, counters),
+        };
+        if let Err(e) = result {
+            tracing::warn!(service = %self.name(), sender = %sample.sender(), error = %e, "mesh call not forwarded");
+            counters.malformed.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    fn name(&self) -> String {
+        match self {
+            Self::CallsRos(link) => lock(link).name.clone(),
+            Self::CallsMesh(link) => lock(link).name.clone(),
+        }
+    }
+}
+
+impl DdsEnd {
+    /// Handles every waiting DDS reply (`server = "ros"`) or request (`server = "mesh"`).
+    pub(crate) fn drain(&mut self, guard: &Mutex<LoopGuard>, now_ns: u64, counters: &Counters) {
+        self.reader.drain_read_notifications();
+        loop {
+            let change = match self.reader.try_take_one() {
+                Ok(Some(change)) => change,
+                Ok(None) => return,
+                Err(e) => {
+                    tracing::warn!(error = %e, "DDS service sample not readable");
+                    counters.malformed.fetch_add(1, Ordering::Relaxed);
+                    return;
+                }
+            };
+            let (result, name) = match &self.link {
+                Link::CallsRos(link) => {
+                    let mut link = lock(link);
+                    (link.on_reply(&change, now_ns, counters), link.name.clone())
+                }
+                Link::CallsMesh(link) => {
+                    let mut link = lock(link);
+                    (
+                        link.on_request(&change, guard, now_ns, counters),
+                        link.name.clone(),
+                    )
+                }
+            };
+            if let Err(e) = result {
+                tracing::warn!(service = %name, error = %e, "DDS call not forwarded");
+                counters.malformed.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Serves late joiners of the mesh request publisher (`server = "mesh"`).
+    pub(crate) fn update(&self) {
+        if let Link::CallsMesh(link) = &self.link {
+            let mut link = lock(link);
+            if let Err(e) = link.requests.update() {
+                tracing::warn!(service = %link.name, error = %e, "mesh publisher update failed");
+            }
+        }
+    }
+}
+
+fn count_forgotten(counters: &Counters, forgotten: usize) {
+    counters
+        .unanswered
+        .fetch_add(forgotten as u64, Ordering::Relaxed);
+}
+
+impl CallsRos {
+    fn on_request(
+        &mut self,
+        sample: &RawSample<Frame>,
+        guard: &Mutex<LoopGuard>,
+        now_ns: u64,
+        counters: &Counters,
+    ) -> Result<(), String> {
+        if !lock(guard).to_ros(&sample.publisher()) || sample.type_hash() != self.request.hash {
+            counters.held_back.fetch_add(1, Ordering::Relaxed);
+            return Ok(());
+        }
+        let cdr = (self.request.to_cdr)(sample.payload()).map_err(|e| e.to_string())?;
+        let reply_topic = service_reply_topic(&self.mesh_name, &sample.sender(), sample.epoch());
+        if !self.replies.contains_key(&reply_topic) {
+            if self.replies.len() >= MAX_REPLY_PORTS {
+                self.replies.clear();
+            }
+            let spec = self
+                .node
+                .channel_spec(&reply_topic, self.max_bytes, &self.node.default_qos())
+                .map_err(|e| e.to_string())?;
+            let port = self
+                .node
+                .raw_publisher(&spec, self.response.hash)
+                .map_err(|e| e.to_string())?;
+            self.replies.insert(reply_topic.clone(), port);
+        }
+        let caller = Caller {
+            reply_topic,
+            sequence: sample.sequence(),
+        };
+        if let Some((cdr, caller)) = self.gate.admit((cdr, caller)) {
+            self.write_request(cdr, caller, now_ns, counters);
+        }
+        Ok(())
+    }
+
+    fn write_request(&mut self, cdr: Vec<u8>, caller: Caller, now_ns: u64, counters: &Counters) {
+        let written = match self.rmw {
+            Rmw::Cyclonedds => {
+                let seq = self.next_seq;
+                self.next_seq += 1;
+                join_cyclone(self.client_id, seq, &cdr)
+                    .map_err(|e| e.to_string())
+                    .and_then(|b| RawCdr::from_encapsulated(b).map_err(|e| e.to_string()))
+                    .and_then(|raw| self.writer.write(raw, None).map_err(|e| e.to_string()))
+                    .map(|()| RequestId::Cyclone {
+                        client: self.client_id,
+                        seq,
+                    })
+            }
+            Rmw::Fastdds => {
+                // As rmw_fastrtps: the request names the reader its reply is for.
+                let options = WriteOptionsBuilder::new()
+                    .related_sample_identity(SampleIdentity {
+                        writer_guid: self.reply_reader,
+                        sequence_number: SequenceNumber::UNKNOWN,
+                    })
+                    .build();
+                RawCdr::from_encapsulated(cdr)
+                    .map_err(|e| e.to_string())
+                    .and_then(|raw| {
+                        self.writer
+                            .write_with_options(raw, options)
+                            .map_err(|e| e.to_string())
+                    })
+                    .map(RequestId::Fast)
+            }
+        };
+        match written {
+            Ok(id) => {
+                counters.to_ros.fetch_add(1, Ordering::Relaxed);
+                count_forgotten(counters, self.pending.insert(id, caller, now_ns));
+            }
+            Err(e) => tracing::warn!(service = %self.name, error = %e, "DDS request not written"),
+        }
+    }
+
+    fn on_reply(
+        &mut self,
+        change: &DeserializedCacheChange<RawCdr>,
+        now_ns: u64,
+        counters: &Counters,
+    ) -> Result<(), String> {
+        let sample = change.sample.encapsulated();
+        let (id, body) = match self.rmw {
+            Rmw::Cyclonedds => {
+                let (client, seq, body) = split_cyclone(sample).map_err(|e| e.to_string())?;
+                (RequestId::Cyclone { client, seq }, Cow::Owned(body))
+            }
+            Rmw::Fastdds => {
+                let Some(related) = change.related_sample_identity() else {
+                    return Err("reply without related_sample_identity".into());
+                };
+                (RequestId::Fast(related), Cow::Borrowed(sample))
+            }
+        };
+        // Every client reads every reply: those of other clients (or too late) are not ours.
+        let Some(caller) = self.pending.take(&id, now_ns) else {
+            return Ok(());
+        };
+        let archive = (self.response.from_cdr)(&body).map_err(|e| e.to_string())?;
+        let port = self
+            .replies
+            .get_mut(&caller.reply_topic)
+            .ok_or("the caller's reply port is gone")?;
+        port.publish_archive_as(&archive, caller.sequence)
+            .map_err(|e| e.to_string())?;
+        counters.from_ros.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+impl CallsMesh {
+    fn on_request(
+        &mut self,
+        change: &DeserializedCacheChange<RawCdr>,
+        guard: &Mutex<LoopGuard>,
+        now_ns: u64,
+        counters: &Counters,
+    ) -> Result<(), String> {
+        if !lock(guard).from_ros(&prefix_of(&change.writer_guid)) {
+            counters.held_back.fetch_add(1, Ordering::Relaxed);
+            return Ok(());
+        }
+        let sample = change.sample.encapsulated();
+        // rmw_fastrtps clients name their reply reader in every request; rmw_cyclonedds
+        // clients put a header in the sample instead.
+        let (id, body) = if change.related_sample_identity().is_some() {
+            let id = RequestId::Fast(SampleIdentity {
+                writer_guid: change.writer_guid,
+                sequence_number: change.sequence_number,
+            });
+            (id, Cow::Borrowed(sample))
+        } else {
+            let (client, seq, body) = split_cyclone(sample).map_err(|e| e.to_string())?;
+            (RequestId::Cyclone { client, seq }, Cow::Owned(body))
+        };
+        let archive = (self.request.from_cdr)(&body).map_err(|e| e.to_string())?;
+        let sequence = self.requests.next_sequence();
+        self.requests
+            .publish_archive(&archive)
+            .map_err(|e| e.to_string())?;
+        counters.from_ros.fetch_add(1, Ordering::Relaxed);
+        count_forgotten(counters, self.pending.insert(sequence, id, now_ns));
+        Ok(())
+    }
+
+    fn on_reply(
+        &mut self,
+        sample: &RawSample<Frame>,
+        now_ns: u64,
+        counters: &Counters,
+    ) -> Result<(), String> {
+        if sample.type_hash() != self.response.hash {
+            counters.held_back.fetch_add(1, Ordering::Relaxed);
+            return Ok(());
+        }
+        let Some(id) = self.pending.take(&sample.sequence(), now_ns) else {
+            return Ok(());
+        };
+        let cdr = (self.response.to_cdr)(sample.payload()).map_err(|e| e.to_string())?;
+        let (bytes, related) = match id {
+            RequestId::Cyclone { client, seq } => (
+                join_cyclone(client, seq, &cdr).map_err(|e| e.to_string())?,
+                None,
+            ),
+            RequestId::Fast(id) => (cdr, Some(id)),
+        };
+        let raw = RawCdr::from_encapsulated(bytes).map_err(|e| e.to_string())?;
+        if let Some((raw, related)) = self.gate.admit((raw, related)) {
+            self.write_reply(raw, related, counters);
+        }
+        Ok(())
+    }
+
+    fn write_reply(&self, raw: RawCdr, related: Option<SampleIdentity>, counters: &Counters) {
+        let written = match related {
+            None => self.writer.write(raw, None).map_err(|e| e.to_string()),
+            Some(id) => self
+                .writer
+                .write_with_options(
+                    raw,
+                    WriteOptionsBuilder::new()
+                        .related_sample_identity(id)
+                        .build(),
+                )
+                .map(|_| ())
+                .map_err(|e| e.to_string()),
+        };
+        match written {
+            Ok(()) => {
+                counters.to_ros.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(e) => tracing::warn!(service = %self.name, error = %e, "DDS reply not written"),
+        }
+    }
+}
