@@ -15,10 +15,12 @@ use mesh_core::config::Config;
 use mesh_core::delivery::{History, Qos};
 use mesh_core::identity::{load_key_file, Did, NodeKey};
 use mesh_core::node::{Node, RawPublisher, RawSubscriber};
+use mesh_core::obs::{Health, ObsServer};
 use mesh_core::security::{SecurityMode, TrustStore};
 use mesh_core::transport::shm::{ShmPublisher, ShmSubscriber, ShmTransport, ThreadSafe};
 use mesh_core::transport::shm_wait;
 use omni_msgs::dynamic::DynType;
+use prometheus_client::registry::Registry;
 use rustdds::mio1::{Events, Interest, Poll, Token, Waker};
 use rustdds::RTPSEntity;
 
@@ -28,6 +30,7 @@ use crate::dds::{prefix_of, DdsSide, RawReader, RawWriter};
 use crate::gate::FirstMatch;
 use crate::graph::NodeEntities;
 use crate::guard::{lock, LoopGuard, RateLimit};
+use crate::metrics::{BridgeMetrics, Tally};
 use crate::raw_cdr::RawCdr;
 use crate::service::{self, DdsEnd, MeshEnd};
 
@@ -78,6 +81,8 @@ pub struct Bridge {
     waker: Arc<Waker>,
     threads: Vec<JoinHandle<Result<(), BridgeError>>>,
     counters: Arc<Counters>,
+    health: Health,
+    obs: Option<ObsServer>,
     did: Did,
     // Keeps the mesh node's shared-memory registration alive while the threads run.
     _node: Arc<MeshNode>,
@@ -104,7 +109,7 @@ fn mesh_qos(map: &TopicMap) -> Qos {
     }
 }
 
-fn mesh_node(config: &BridgeConfig) -> Result<Node<Shm>, BridgeError> {
+fn mesh_node(config: &BridgeConfig) -> Result<(Node<Shm>, Config), BridgeError> {
     let fail = |e: &dyn std::fmt::Display| BridgeError::Mesh(e.to_string());
     let mesh = &config.mesh;
     let settings = Config::from_file_and_env(mesh.config.as_deref(), SecurityMode::Development)
@@ -129,14 +134,37 @@ fn mesh_node(config: &BridgeConfig) -> Result<Node<Shm>, BridgeError> {
         .clone()
         .or_else(|| std::env::var("OMNI_MESH_SHM_PREFIX").ok());
     let shm = Shm::named_flavour(prefix.as_deref(), &fqn).map_err(|e| fail(&e))?;
-    Node::builder(&mesh.node, shm)
+    let node = Node::builder(&mesh.node, shm)
         .namespace(&mesh.namespace)
         .key(key)
         .config(&settings)
         .trust(trust)
         .max_ports(32)
         .build()
-        .map_err(|e| fail(&e))
+        .map_err(|e| fail(&e))?;
+    Ok((node, settings))
+}
+
+/// Serves the bridge node's metrics and the bridge's on the configured address, if any.
+fn serve_metrics(
+    settings: &Config,
+    node: &MeshNode,
+    metrics: &BridgeMetrics,
+    health: &Health,
+) -> Result<Option<ObsServer>, BridgeError> {
+    let Some(addr) = settings.obs.metrics else {
+        return Ok(None);
+    };
+    let mut registry = Registry::default();
+    node.register_metrics(&mut registry);
+    metrics.register(&mut registry);
+    let server = ObsServer::start(addr, registry, health.clone())
+        .map_err(|e| BridgeError::Mesh(e.to_string()))?;
+    tracing::info!(
+        "metrics on http://{}/metrics (health: /healthz, /readyz)",
+        server.local_addr()
+    );
+    Ok(Some(server))
 }
 
 fn rate(map: &TopicMap) -> Option<RateLimit> {
@@ -152,8 +180,9 @@ struct Outbound {
     sub: MeshSub,
     writer: RawWriter,
     rate: Option<RateLimit>,
-    /// Messages waiting for the writer's first match (at most `depth`).
-    gate: FirstMatch<RawCdr>,
+    /// Messages waiting for the writer's first match (at most `depth`), with their senders.
+    gate: FirstMatch<(RawCdr, Did)>,
+    tally: Tally,
 }
 
 /// One mapping from ROS 2.
@@ -163,6 +192,7 @@ struct Inbound {
     reader: RawReader,
     publisher: MeshPub,
     rate: Option<RateLimit>,
+    tally: Tally,
 }
 
 impl Bridge {
@@ -171,7 +201,8 @@ impl Bridge {
     /// # Errors
     /// [`BridgeError`] when either side cannot be set up.
     pub fn start(config: &BridgeConfig) -> Result<Self, BridgeError> {
-        let node = Arc::new(mesh_node(config)?);
+        let (node, settings) = mesh_node(config)?;
+        let node = Arc::new(node);
         let mut dds = DdsSide::join(config.ros.domain_id)?;
         let guard = Arc::new(Mutex::new(LoopGuard::new(
             node.did().public_key().to_bytes(),
@@ -179,6 +210,8 @@ impl Bridge {
             config.loop_guard.peer_keys().iter().copied(),
         )));
         let announcer = Announcer::open(&node, &dds, config)?;
+        let counters = Arc::new(Counters::default());
+        let metrics = BridgeMetrics::new(counters.clone());
         let mut outbound = Vec::new();
         let mut inbound = Vec::new();
         for map in &config.topics {
@@ -198,6 +231,7 @@ impl Bridge {
                     writer: dds.writer(map)?,
                     rate: rate(map),
                     gate: FirstMatch::new(*map.depth.get_ref() as usize),
+                    tally: metrics.mapping(map.mesh_name(), map.ros_name()),
                 });
             }
             if map.direction.from_ros() {
@@ -209,6 +243,7 @@ impl Bridge {
                         .raw_publisher(&spec, ty.hash)
                         .map_err(|e| BridgeError::Mesh(e.to_string()))?,
                     rate: rate(map),
+                    tally: metrics.mapping(map.mesh_name(), map.ros_name()),
                 });
             }
         }
@@ -219,7 +254,8 @@ impl Bridge {
             .collect();
         let (mut mesh_ends, mut dds_ends) = (Vec::new(), Vec::new());
         for map in &config.services {
-            let (mesh_end, dds_end, [reader, writer]) = service::open(map, &node, &dds)?;
+            let tally = metrics.mapping(map.mesh_name(), map.ros_name());
+            let (mesh_end, dds_end, [reader, writer]) = service::open(map, &node, &dds, tally)?;
             mesh_ends.push(mesh_end);
             dds_ends.push(dds_end);
             readers.push(reader.to_bytes());
@@ -235,7 +271,8 @@ impl Bridge {
             config.ros.gid_bytes,
         )?;
         let stop = Arc::new(AtomicBool::new(false));
-        let counters = Arc::new(Counters::default());
+        let health = Health::new();
+        let obs = serve_metrics(&settings, &node, &metrics, &health)?;
         let poll = Poll::new().map_err(|e| BridgeError::Thread(format!("mio poll: {e}")))?;
         let waker = Arc::new(
             Waker::new(poll.registry(), WAKE)
@@ -244,28 +281,31 @@ impl Bridge {
         let mut threads = Vec::new();
         {
             // The mesh side always runs: it announces the bridge and learns its peers.
-            let (stop, counters, guard) = (stop.clone(), counters.clone(), guard.clone());
+            let (stop, guard) = (stop.clone(), guard.clone());
             threads.push(
                 std::thread::Builder::new()
                     .name("bridge-mesh".into())
-                    .spawn(move || to_ros(outbound, mesh_ends, announcer, &guard, &stop, &counters))
+                    .spawn(move || to_ros(outbound, mesh_ends, announcer, &guard, &stop))
                     .map_err(|e| BridgeError::Thread(e.to_string()))?,
             );
         }
         if !inbound.is_empty() || !dds_ends.is_empty() {
-            let (stop, counters) = (stop.clone(), counters.clone());
+            let stop = stop.clone();
             threads.push(
                 std::thread::Builder::new()
                     .name("bridge-from-ros".into())
-                    .spawn(move || from_ros(inbound, dds_ends, &guard, poll, &stop, &counters))
+                    .spawn(move || from_ros(inbound, dds_ends, &guard, poll, &stop))
                     .map_err(|e| BridgeError::Thread(e.to_string()))?,
             );
         }
+        health.set_ready();
         Ok(Self {
             stop,
             waker,
             threads,
             counters,
+            health,
+            obs,
             did: node.did(),
             _node: node,
             _dds: dds,
@@ -284,6 +324,12 @@ impl Bridge {
         &self.counters
     }
 
+    /// Where the metrics endpoint listens (with `[obs] metrics` in the mesh configuration).
+    #[must_use]
+    pub fn metrics_addr(&self) -> Option<std::net::SocketAddr> {
+        self.obs.as_ref().map(ObsServer::local_addr)
+    }
+
     /// Whether every bridge thread still runs.
     #[must_use]
     pub fn is_running(&self) -> bool {
@@ -299,6 +345,7 @@ impl Bridge {
     }
 
     fn halt(&mut self) -> Result<(), BridgeError> {
+        self.health.set_draining();
         self.stop.store(true, Ordering::SeqCst);
         let _ = self.waker.wake();
         let mut first = Ok(());
@@ -332,7 +379,6 @@ fn to_ros(
     mut announcer: Announcer,
     guard: &Mutex<LoopGuard>,
     stop: &AtomicBool,
-    counters: &Counters,
 ) -> Result<(), BridgeError> {
     let start = Instant::now();
     let waitset = shm_wait::waitset().map_err(|e| BridgeError::Thread(e.0))?;
@@ -360,7 +406,7 @@ fn to_ros(
                     .clear_wakeups()
                     .map_err(|e| BridgeError::Thread(e.to_string()))?;
             }
-            map.flush_if_matched(guard, counters);
+            map.flush_if_matched(guard);
             while let Some(sample) = map
                 .sub
                 .recv_timeout(Duration::ZERO)
@@ -370,17 +416,17 @@ fn to_ros(
                     || !lock(guard).to_ros(&sample.publisher())
                     || !map.rate.as_mut().is_none_or(|r| r.allow(now_ns(start)))
                 {
-                    counters.held_back.fetch_add(1, Ordering::Relaxed);
+                    map.tally.held_back();
                     continue;
                 }
                 let cdr = (map.ty.to_cdr)(sample.payload())
                     .map_err(|e| e.to_string())
                     .and_then(|b| RawCdr::from_encapsulated(b).map_err(|e| e.to_string()));
                 match cdr {
-                    Ok(raw) => map.send(raw, guard, counters),
+                    Ok(raw) => map.send(raw, sample.sender(), guard),
                     Err(e) => {
                         tracing::warn!(mapping = %map.name, sender = %sample.sender(), error = %e, "mesh message not forwarded");
-                        counters.malformed.fetch_add(1, Ordering::Relaxed);
+                        map.tally.malformed();
                     }
                 }
             }
@@ -391,12 +437,12 @@ fn to_ros(
                 sub.clear_wakeups()
                     .map_err(|e| BridgeError::Thread(e.to_string()))?;
             }
-            link.tick(guard, now, counters);
+            link.tick(guard, now);
             while let Some(sample) = sub
                 .recv_timeout(Duration::ZERO)
                 .map_err(|e| BridgeError::Thread(e.to_string()))?
             {
-                link.on_mesh_sample(&sample, guard, now, counters);
+                link.on_mesh_sample(&sample, guard, now);
             }
         }
     }
@@ -405,26 +451,24 @@ fn to_ros(
 
 impl Outbound {
     /// Writes `raw`, or keeps it until the writer's first match.
-    fn send(&mut self, raw: RawCdr, guard: &Mutex<LoopGuard>, counters: &Counters) {
-        match self.gate.admit(raw) {
-            Some(raw) => self.write(raw, counters),
-            None => self.flush_if_matched(guard, counters),
+    fn send(&mut self, raw: RawCdr, sender: Did, guard: &Mutex<LoopGuard>) {
+        match self.gate.admit((raw, sender)) {
+            Some((raw, sender)) => self.write(raw, &sender),
+            None => self.flush_if_matched(guard),
         }
     }
 
     /// Writes what waited once the writer has matched a reader.
-    fn flush_if_matched(&mut self, guard: &Mutex<LoopGuard>, counters: &Counters) {
-        for raw in self.gate.observe(&self.writer, guard, &self.name) {
-            self.write(raw, counters);
+    fn flush_if_matched(&mut self, guard: &Mutex<LoopGuard>) {
+        for (raw, sender) in self.gate.observe(&self.writer, guard, &self.name) {
+            self.write(raw, &sender);
         }
     }
 
-    fn write(&self, raw: RawCdr, counters: &Counters) {
+    fn write(&mut self, raw: RawCdr, sender: &Did) {
         match self.writer.write(raw, None) {
-            Ok(()) => {
-                counters.to_ros.fetch_add(1, Ordering::Relaxed);
-            }
-            Err(e) => tracing::warn!(mapping = %self.name, error = %e, "DDS write failed"),
+            Ok(()) => self.tally.to_ros(Some(sender)),
+            Err(e) => tracing::warn!(mapping = %self.name, %sender, error = %e, "DDS write failed"),
         }
     }
 }
@@ -435,7 +479,6 @@ fn from_ros(
     guard: &Mutex<LoopGuard>,
     mut poll: Poll,
     stop: &AtomicBool,
-    counters: &Counters,
 ) -> Result<(), BridgeError> {
     let start = Instant::now();
     let readers = maps
@@ -448,23 +491,19 @@ fn from_ros(
             .map_err(|e| BridgeError::Thread(format!("mio register: {e}")))?;
     }
     let mut events = Events::with_capacity(64);
-    // Samples may be waiting already (transient-local history): read before the first wait.
-    let mut ready: Vec<bool> = vec![true; maps.len() + services.len()];
+    // Every wake-up (and every tick) reads every reader: RustDDS's readiness events can fall
+    // behind a fast writer, and a keep-last reader left unread drops what it holds. Samples
+    // may be waiting before the first wait too (transient-local history).
     while !stop.load(Ordering::SeqCst) {
-        let (topics, calls) = ready.split_at_mut(maps.len());
-        for (map, hit) in maps.iter_mut().zip(topics) {
-            if std::mem::take(hit) {
-                map.drain(guard, start, counters);
-            }
+        for map in &mut maps {
+            map.drain(guard, start);
             // Late mesh subscribers get the topic's history (transient local) from here.
             if let Err(e) = map.publisher.update() {
                 tracing::warn!(mapping = %map.name, error = %e, "mesh publisher update failed");
             }
         }
-        for (service, hit) in services.iter_mut().zip(calls) {
-            if std::mem::take(hit) {
-                service.drain(guard, now_ns(start), counters);
-            }
+        for service in &mut services {
+            service.drain(guard, now_ns(start));
             service.update();
         }
         match poll.poll(&mut events, Some(TICK)) {
@@ -472,17 +511,12 @@ fn from_ros(
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(BridgeError::Thread(format!("mio poll: {e}"))),
         }
-        for event in &events {
-            if let Some(hit) = ready.get_mut(event.token().0) {
-                *hit = true;
-            }
-        }
     }
     Ok(())
 }
 
 impl Inbound {
-    fn drain(&mut self, guard: &Mutex<LoopGuard>, start: Instant, counters: &Counters) {
+    fn drain(&mut self, guard: &Mutex<LoopGuard>, start: Instant) {
         self.reader.drain_read_notifications();
         loop {
             let change = match self.reader.try_take_one() {
@@ -490,27 +524,25 @@ impl Inbound {
                 Ok(None) => return,
                 Err(e) => {
                     tracing::warn!(mapping = %self.name, error = %e, "DDS sample not readable");
-                    counters.malformed.fetch_add(1, Ordering::Relaxed);
+                    self.tally.malformed();
                     return;
                 }
             };
             if !lock(guard).from_ros(&prefix_of(&change.writer_guid))
                 || !self.rate.as_mut().is_none_or(|r| r.allow(now_ns(start)))
             {
-                counters.held_back.fetch_add(1, Ordering::Relaxed);
+                self.tally.held_back();
                 continue;
             }
             let archive = (self.ty.from_cdr)(change.sample.encapsulated());
             match archive.map(|a| self.publisher.publish_archive(&a)) {
-                Ok(Ok(())) => {
-                    counters.from_ros.fetch_add(1, Ordering::Relaxed);
-                }
+                Ok(Ok(())) => self.tally.from_ros(),
                 Ok(Err(e)) => {
                     tracing::warn!(mapping = %self.name, error = %e, "mesh publish failed");
                 }
                 Err(e) => {
                     tracing::warn!(mapping = %self.name, error = %e, "DDS sample not forwarded");
-                    counters.malformed.fetch_add(1, Ordering::Relaxed);
+                    self.tally.malformed();
                 }
             }
         }

@@ -25,6 +25,7 @@ pub mod dds;
 pub mod gate;
 pub mod graph;
 pub mod guard;
+pub mod metrics;
 pub mod names;
 pub mod raw_cdr;
 pub mod rpc;

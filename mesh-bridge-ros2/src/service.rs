@@ -15,20 +15,21 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
+use mesh_core::identity::Did;
 use mesh_core::node::{service_reply_topic, RawSample};
 use mesh_core::transport::shm::ThreadSafe;
 use omni_msgs::dynamic::DynType;
 use rustdds::no_key::DeserializedCacheChange;
 use rustdds::{RTPSEntity, SampleIdentity, SequenceNumber, WriteOptionsBuilder, GUID};
 
-use crate::bridge::{BridgeError, Counters, MeshNode, MeshPub, MeshSub};
+use crate::bridge::{BridgeError, MeshNode, MeshPub, MeshSub};
 use crate::config::{ServerSide, ServiceMap};
 use crate::dds::{prefix_of, service_qos, DdsSide, RawReader, RawWriter};
 use crate::gate::FirstMatch;
 use crate::guard::{lock, LoopGuard};
+use crate::metrics::Tally;
 use crate::names::{self, Kind};
 use crate::raw_cdr::RawCdr;
 use crate::rpc::{join_cyclone, split_cyclone, Pending, RequestId, Rmw};
@@ -65,6 +66,7 @@ pub(crate) enum Link {
 struct Caller {
     reply_topic: String,
     sequence: u64,
+    did: Did,
 }
 
 /// `server = "ros"`: mesh clients call a ROS 2 server.
@@ -84,6 +86,7 @@ pub(crate) struct CallsRos {
     gate: FirstMatch<(Vec<u8>, Caller)>,
     replies: HashMap<String, MeshPub>,
     pending: Pending<RequestId, Caller>,
+    tally: Tally,
 }
 
 /// `server = "mesh"`: ROS 2 clients call a mesh server.
@@ -93,8 +96,9 @@ pub(crate) struct CallsMesh {
     response: &'static DynType,
     requests: MeshPub,
     writer: RawWriter,
-    gate: FirstMatch<(RawCdr, Option<SampleIdentity>)>,
+    gate: FirstMatch<(RawCdr, Option<SampleIdentity>, Did)>,
     pending: Pending<u64, RequestId>,
+    tally: Tally,
 }
 
 fn mesh_err(e: impl std::fmt::Display) -> BridgeError {
@@ -107,6 +111,7 @@ pub(crate) fn open(
     map: &ServiceMap,
     node: &Arc<MeshNode>,
     dds: &DdsSide,
+    tally: Tally,
 ) -> Result<(MeshEnd, DdsEnd, [GUID; 2]), BridgeError> {
     let [request_type, response_type] = map.part_types();
     let find = |ty: &str| {
@@ -145,6 +150,7 @@ pub(crate) fn open(
                 gate: FirstMatch::new(GATE_DEPTH),
                 replies: HashMap::new(),
                 pending: Pending::new(timeout_ns, MAX_PENDING),
+                tally,
             })));
             let sub = node
                 .raw_subscriber(&spec(&request_topic)?)
@@ -177,6 +183,7 @@ pub(crate) fn open(
                 writer,
                 gate: FirstMatch::new(GATE_DEPTH),
                 pending: Pending::new(timeout_ns, MAX_PENDING),
+                tally,
             })));
             Ok((
                 MeshEnd {
@@ -192,21 +199,23 @@ pub(crate) fn open(
 
 impl Link {
     /// Writes what waited for the DDS writer's first match; forgets expired calls.
-    pub(crate) fn tick(&self, guard: &Mutex<LoopGuard>, now_ns: u64, counters: &Counters) {
+    pub(crate) fn tick(&self, guard: &Mutex<LoopGuard>, now_ns: u64) {
         match self {
             Self::CallsRos(link) => {
                 let link = &mut *lock(link);
                 for (cdr, caller) in link.gate.observe(&link.writer, guard, &link.name) {
-                    link.write_request(cdr, caller, now_ns, counters);
+                    link.write_request(cdr, caller, now_ns);
                 }
-                count_forgotten(counters, link.pending.expire(now_ns));
+                let forgotten = link.pending.expire(now_ns);
+                link.tally.unanswered(forgotten);
             }
             Self::CallsMesh(link) => {
                 let link = &mut *lock(link);
-                for (raw, related) in link.gate.observe(&link.writer, guard, &link.name) {
-                    link.write_reply(raw, related, counters);
+                for (raw, related, sender) in link.gate.observe(&link.writer, guard, &link.name) {
+                    link.write_reply(raw, related, &sender);
                 }
-                count_forgotten(counters, link.pending.expire(now_ns));
+                let forgotten = link.pending.expire(now_ns);
+                link.tally.unanswered(forgotten);
             }
         }
     }
@@ -217,29 +226,33 @@ impl Link {
         sample: &RawSample<Frame>,
         guard: &Mutex<LoopGuard>,
         now_ns: u64,
-        counters: &Counters,
     ) {
-        let result = match self {
-            Self::CallsRos(link) => lock(link).on_request(sample, guard, now_ns, counters),
-            Self::CallsMesh(link) => lock(link).on_reply(sample, now_ns, counters),
+        let failed = match self {
+            Self::CallsRos(link) => {
+                let mut link = lock(link);
+                let result = link.on_request(sample, guard, now_ns);
+                result
+                    .err()
+                    .map(|e| (e, link.name.clone(), link.tally.clone()))
+            }
+            Self::CallsMesh(link) => {
+                let mut link = lock(link);
+                let result = link.on_reply(sample, now_ns);
+                result
+                    .err()
+                    .map(|e| (e, link.name.clone(), link.tally.clone()))
+            }
         };
-        if let Err(e) = result {
-            tracing::warn!(service = %self.name(), sender = %sample.sender(), error = %e, "mesh call not forwarded");
-            counters.malformed.fetch_add(1, Ordering::Relaxed);
-        }
-    }
-
-    fn name(&self) -> String {
-        match self {
-            Self::CallsRos(link) => lock(link).name.clone(),
-            Self::CallsMesh(link) => lock(link).name.clone(),
+        if let Some((e, name, tally)) = failed {
+            tracing::warn!(service = %name, sender = %sample.sender(), error = %e, "mesh call not forwarded");
+            tally.malformed();
         }
     }
 }
 
 impl DdsEnd {
     /// Handles every waiting DDS reply (`server = "ros"`) or request (`server = "mesh"`).
-    pub(crate) fn drain(&mut self, guard: &Mutex<LoopGuard>, now_ns: u64, counters: &Counters) {
+    pub(crate) fn drain(&mut self, guard: &Mutex<LoopGuard>, now_ns: u64) {
         self.reader.drain_read_notifications();
         loop {
             let change = match self.reader.try_take_one() {
@@ -247,26 +260,28 @@ impl DdsEnd {
                 Ok(None) => return,
                 Err(e) => {
                     tracing::warn!(error = %e, "DDS service sample not readable");
-                    counters.malformed.fetch_add(1, Ordering::Relaxed);
                     return;
                 }
             };
-            let (result, name) = match &self.link {
+            let failed = match &self.link {
                 Link::CallsRos(link) => {
                     let mut link = lock(link);
-                    (link.on_reply(&change, now_ns, counters), link.name.clone())
+                    let result = link.on_reply(&change, now_ns);
+                    result
+                        .err()
+                        .map(|e| (e, link.name.clone(), link.tally.clone()))
                 }
                 Link::CallsMesh(link) => {
                     let mut link = lock(link);
-                    (
-                        link.on_request(&change, guard, now_ns, counters),
-                        link.name.clone(),
-                    )
+                    let result = link.on_request(&change, guard, now_ns);
+                    result
+                        .err()
+                        .map(|e| (e, link.name.clone(), link.tally.clone()))
                 }
             };
-            if let Err(e) = result {
+            if let Some((e, name, tally)) = failed {
                 tracing::warn!(service = %name, error = %e, "DDS call not forwarded");
-                counters.malformed.fetch_add(1, Ordering::Relaxed);
+                tally.malformed();
             }
         }
     }
@@ -282,22 +297,15 @@ impl DdsEnd {
     }
 }
 
-fn count_forgotten(counters: &Counters, forgotten: usize) {
-    counters
-        .unanswered
-        .fetch_add(forgotten as u64, Ordering::Relaxed);
-}
-
 impl CallsRos {
     fn on_request(
         &mut self,
         sample: &RawSample<Frame>,
         guard: &Mutex<LoopGuard>,
         now_ns: u64,
-        counters: &Counters,
     ) -> Result<(), String> {
         if !lock(guard).to_ros(&sample.publisher()) || sample.type_hash() != self.request.hash {
-            counters.held_back.fetch_add(1, Ordering::Relaxed);
+            self.tally.held_back();
             return Ok(());
         }
         let cdr = (self.request.to_cdr)(sample.payload()).map_err(|e| e.to_string())?;
@@ -319,14 +327,15 @@ impl CallsRos {
         let caller = Caller {
             reply_topic,
             sequence: sample.sequence(),
+            did: sample.sender(),
         };
         if let Some((cdr, caller)) = self.gate.admit((cdr, caller)) {
-            self.write_request(cdr, caller, now_ns, counters);
+            self.write_request(cdr, caller, now_ns);
         }
         Ok(())
     }
 
-    fn write_request(&mut self, cdr: Vec<u8>, caller: Caller, now_ns: u64, counters: &Counters) {
+    fn write_request(&mut self, cdr: Vec<u8>, caller: Caller, now_ns: u64) {
         let written = match self.rmw {
             Rmw::Cyclonedds => {
                 let seq = self.next_seq;
@@ -360,8 +369,9 @@ impl CallsRos {
         };
         match written {
             Ok(id) => {
-                counters.to_ros.fetch_add(1, Ordering::Relaxed);
-                count_forgotten(counters, self.pending.insert(id, caller, now_ns));
+                self.tally.to_ros(Some(&caller.did));
+                let forgotten = self.pending.insert(id, caller, now_ns);
+                self.tally.unanswered(forgotten);
             }
             Err(e) => tracing::warn!(service = %self.name, error = %e, "DDS request not written"),
         }
@@ -371,7 +381,6 @@ impl CallsRos {
         &mut self,
         change: &DeserializedCacheChange<RawCdr>,
         now_ns: u64,
-        counters: &Counters,
     ) -> Result<(), String> {
         let sample = change.sample.encapsulated();
         let (id, body) = match self.rmw {
@@ -397,7 +406,7 @@ impl CallsRos {
             .ok_or("the caller's reply port is gone")?;
         port.publish_archive_as(&archive, caller.sequence)
             .map_err(|e| e.to_string())?;
-        counters.from_ros.fetch_add(1, Ordering::Relaxed);
+        self.tally.from_ros();
         Ok(())
     }
 }
@@ -408,10 +417,9 @@ impl CallsMesh {
         change: &DeserializedCacheChange<RawCdr>,
         guard: &Mutex<LoopGuard>,
         now_ns: u64,
-        counters: &Counters,
     ) -> Result<(), String> {
         if !lock(guard).from_ros(&prefix_of(&change.writer_guid)) {
-            counters.held_back.fetch_add(1, Ordering::Relaxed);
+            self.tally.held_back();
             return Ok(());
         }
         let sample = change.sample.encapsulated();
@@ -432,19 +440,15 @@ impl CallsMesh {
         self.requests
             .publish_archive(&archive)
             .map_err(|e| e.to_string())?;
-        counters.from_ros.fetch_add(1, Ordering::Relaxed);
-        count_forgotten(counters, self.pending.insert(sequence, id, now_ns));
+        self.tally.from_ros();
+        let forgotten = self.pending.insert(sequence, id, now_ns);
+        self.tally.unanswered(forgotten);
         Ok(())
     }
 
-    fn on_reply(
-        &mut self,
-        sample: &RawSample<Frame>,
-        now_ns: u64,
-        counters: &Counters,
-    ) -> Result<(), String> {
+    fn on_reply(&mut self, sample: &RawSample<Frame>, now_ns: u64) -> Result<(), String> {
         if sample.type_hash() != self.response.hash {
-            counters.held_back.fetch_add(1, Ordering::Relaxed);
+            self.tally.held_back();
             return Ok(());
         }
         let Some(id) = self.pending.take(&sample.sequence(), now_ns) else {
@@ -459,13 +463,13 @@ impl CallsMesh {
             RequestId::Fast(id) => (cdr, Some(id)),
         };
         let raw = RawCdr::from_encapsulated(bytes).map_err(|e| e.to_string())?;
-        if let Some((raw, related)) = self.gate.admit((raw, related)) {
-            self.write_reply(raw, related, counters);
+        if let Some((raw, related, sender)) = self.gate.admit((raw, related, sample.sender())) {
+            self.write_reply(raw, related, &sender);
         }
         Ok(())
     }
 
-    fn write_reply(&self, raw: RawCdr, related: Option<SampleIdentity>, counters: &Counters) {
+    fn write_reply(&mut self, raw: RawCdr, related: Option<SampleIdentity>, sender: &Did) {
         let written = match related {
             None => self.writer.write(raw, None).map_err(|e| e.to_string()),
             Some(id) => self
@@ -480,9 +484,7 @@ impl CallsMesh {
                 .map_err(|e| e.to_string()),
         };
         match written {
-            Ok(()) => {
-                counters.to_ros.fetch_add(1, Ordering::Relaxed);
-            }
+            Ok(()) => self.tally.to_ros(Some(sender)),
             Err(e) => tracing::warn!(service = %self.name, error = %e, "DDS reply not written"),
         }
     }

@@ -89,9 +89,13 @@ def peer(netns: str, *args: str) -> Process:
     return Process([sys.executable, str(HERE / "cyclone_peer.py"), *args], netns)
 
 
-def bridge(netns: str, binaries: pathlib.Path, prefix: str, config: pathlib.Path) -> tuple[Process, str]:
+def bridge(
+    netns: str, binaries: pathlib.Path, prefix: str, config: pathlib.Path, env: dict[str, str] | None = None
+) -> tuple[Process, str]:
     """Starts the bridge; returns it and its mesh DID once it is up."""
-    proc = Process([str(binaries / "omni-mesh-ros2-bridge"), str(config)], netns, {"OMNI_MESH_SHM_PREFIX": prefix})
+    proc = Process(
+        [str(binaries / "omni-mesh-ros2-bridge"), str(config)], netns, {"OMNI_MESH_SHM_PREFIX": prefix, **(env or {})}
+    )
     first = proc.line()
     if not first.startswith("bridge did:key:"):
         out, err = proc.stop()
@@ -107,5 +111,34 @@ def cyclone(netns: str) -> Any:
 
 @pytest.fixture
 def start_bridge(netns: str, binaries: pathlib.Path, prefix: str) -> Any:
-    """Starts the bridge with a configuration file: `(process, did) = start_bridge(path)`."""
-    return lambda config: bridge(netns, binaries, prefix, config)
+    """Starts the bridge with a configuration file: `(process, did) = start_bridge(path)`
+    (`start_bridge(path, {"VAR": "value"})` adds environment variables)."""
+    return lambda config, env=None: bridge(netns, binaries, prefix, config, env)
+
+
+def metrics_of(netns: str, port: int) -> str:
+    """The bridge's Prometheus text, fetched inside the namespace."""
+    fetch = f"import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:{port}/metrics').read().decode())"
+    out = subprocess.run(["ip", "netns", "exec", netns, sys.executable, "-c", fetch], check=True,
+                         capture_output=True, text=True)
+    return out.stdout
+
+
+@pytest.fixture
+def bridge_metrics(netns: str) -> Any:
+    """`bridge_metrics(port)`: the Prometheus text of a bridge in this test's namespace."""
+    return lambda port: metrics_of(netns, port)
+
+
+@pytest.fixture(scope="session")
+def fastdds_peer_bin() -> pathlib.Path:
+    """The Fast DDS peer, built under the target directory (see peers.py)."""
+    from peers import build_fastdds_peer
+
+    return build_fastdds_peer(TARGET.parent / "fastdds-peer")
+
+
+@pytest.fixture
+def fastdds(netns: str, fastdds_peer_bin: pathlib.Path) -> Any:
+    """Starts a Fast DDS peer in the namespace: `fastdds("sub", topic, type, count)`."""
+    return lambda *args: Process([str(fastdds_peer_bin), *args], netns)

@@ -12,70 +12,16 @@ from typing import Any
 
 import omnimesh
 
-
-MIB = 1 << 20
-
-CLOUD_FIELDS = [{"name": n, "offset": 4 * i, "datatype": 7, "count": 1} for i, n in enumerate("xyzi")]
-
-SAMPLES: dict[str, dict[str, Any]] = {
-    "std_msgs/msg/String": {"data": "hello across the bridge"},
-    "geometry_msgs/msg/Twist": {"linear": {"x": 0.5, "y": -1.0, "z": 0.0}, "angular": {"x": 0.0, "y": 0.0, "z": 0.25}},
-    "geometry_msgs/msg/PoseStamped": {
-        "header": {"stamp": {"sec": 12, "nanosec": 345}, "frame_id": "map"},
-        "pose": {"position": {"x": 1.0, "y": 2.0, "z": 0.0}, "orientation": {"x": 0.0, "y": 0.0, "z": 0.6, "w": 0.8}},
-    },
-    "sensor_msgs/msg/Imu": {
-        "header": {"stamp": {"sec": 1, "nanosec": 2}, "frame_id": "imu"},
-        "orientation_covariance": [0.125 * i for i in range(9)],
-        "linear_acceleration": {"x": 0.0, "y": 0.0, "z": 9.81},
-    },
-    "sensor_msgs/msg/JointState": {
-        "name": ["shoulder", "elbow", "wrist"],
-        "position": [0.1, -0.2, 0.3],
-        "velocity": [0.0, 0.5, 0.0],
-        "effort": [],
-    },
-    "sensor_msgs/msg/PointCloud2": {
-        "header": {"stamp": {"sec": 5, "nanosec": 0}, "frame_id": "lidar"},
-        "height": 1,
-        "width": MIB // 16,
-        "fields": CLOUD_FIELDS,
-        "point_step": 16,
-        "row_step": MIB,
-        "data": bytes(i % 253 for i in range(MIB)),
-        "is_dense": True,
-    },
-}
+from cases import SAMPLES, for_peer, qos, slug, write_config
 
 
-def slug(type_name: str) -> str:
-    return type_name.split("/")[-1].lower()
-
-
-def write_config(path: pathlib.Path, maps: list[dict[str, Any]]) -> pathlib.Path:
-    lines = ["[mesh]", 'node = "ros2_bridge"', ""]
-    for m in maps:
-        lines.append("[[topic]]")
-        lines += [f"{k} = {json.dumps(v)}" for k, v in m.items()]
-        lines.append("max_bytes = 2200000")
-        lines.append("")
-    path.write_text("\n".join(lines))
-    return path
-
-
-def for_peer(values: dict[str, Any]) -> dict[str, Any]:
-    """JSON for the Cyclone peer (bytes as hex)."""
-    return {k: ({"hex": v.hex()} if isinstance(v, bytes) else v) for k, v in values.items()}
-
-
-def qos() -> omnimesh.QoS:
-    return omnimesh.QoS(reliable=True, depth=10, max_bytes=2_200_000)
-
-
-def test_mesh_to_cyclone(tmp_path: pathlib.Path, prefix: str, cyclone: Any, start_bridge: Any) -> None:
+def test_mesh_to_cyclone(
+    tmp_path: pathlib.Path, prefix: str, cyclone: Any, start_bridge: Any, bridge_metrics: Any
+) -> None:
     maps = [{"mesh": f"/to_ros/{slug(t)}", "type": t, "direction": "to_ros"} for t in SAMPLES]
     config = write_config(tmp_path / "bridge.toml", maps)
-    brg, _ = start_bridge(config)
+    # The namespace is the test's own: a fixed port cannot collide.
+    brg, _ = start_bridge(config, {"OMNI_MESH_OBS_METRICS": "127.0.0.1:9464"})
     try:
         with omnimesh.Node("mesh_side", shm_prefix=prefix) as node:
             for type_name, values in SAMPLES.items():
@@ -89,6 +35,13 @@ def test_mesh_to_cyclone(tmp_path: pathlib.Path, prefix: str, cyclone: Any, star
                 assert sub.proc.returncode == 0, f"{type_name}: {err}"
                 got = json.loads(out.splitlines()[-1])
                 assert got["cdr"] == omnimesh.to_cdr(type_name, values).hex(), type_name
+            # What left for ROS 2 keeps its mesh sender in the bridge's metrics.
+            text = bridge_metrics(9464)
+            for type_name in SAMPLES:
+                topic = f"/to_ros/{slug(type_name)}"
+                labels = f'mesh="{topic}",ros="{topic}",sender="{node.did}"'
+                assert f"omnimesh_bridge_sent_to_ros_total{{{labels}}} 1" in text, text
+            assert 'node="/ros2_bridge"' in text, "the bridge node's own metrics are served too"
     finally:
         out, err = brg.stop()
     assert "forwarded to ROS 6" in out, out + err

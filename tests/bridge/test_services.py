@@ -12,17 +12,7 @@ from typing import Any
 import omnimesh
 from omnimesh.msg.example_interfaces import AddTwoInts
 
-CALLS = [[2, 3], [-7, 100], [1 << 40, 5]]
-
-
-def service_config(path: pathlib.Path, server: str) -> pathlib.Path:
-    rmw = 'rmw = "cyclonedds"\n' if server == "ros" else ""
-    path.write_text(
-        '[mesh]\nnode = "ros2_bridge"\n\n[[service]]\nmesh = "/add_two_ints"\n'
-        f'type = "example_interfaces/srv/AddTwoInts"\nserver = "{server}"\n{rmw}'
-    )
-    return path
-
+from cases import CALLS, service_config
 
 def test_mesh_client_calls_a_ros_server(
     tmp_path: pathlib.Path, prefix: str, cyclone: Any, start_bridge: Any
