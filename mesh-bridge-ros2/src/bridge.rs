@@ -26,7 +26,7 @@ use rustdds::RTPSEntity;
 
 use crate::announce::Announcer;
 use crate::config::{self, BridgeConfig, TopicMap};
-use crate::dds::{prefix_of, DdsSide, RawReader, RawWriter};
+use crate::dds::{next_sample, prefix_of, DdsSide, RawReader, RawWriter};
 use crate::gate::FirstMatch;
 use crate::graph::NodeEntities;
 use crate::guard::{lock, LoopGuard, RateLimit};
@@ -518,16 +518,7 @@ fn from_ros(
 impl Inbound {
     fn drain(&mut self, guard: &Mutex<LoopGuard>, start: Instant) {
         self.reader.drain_read_notifications();
-        loop {
-            let change = match self.reader.try_take_one() {
-                Ok(Some(change)) => change,
-                Ok(None) => return,
-                Err(e) => {
-                    tracing::warn!(mapping = %self.name, error = %e, "DDS sample not readable");
-                    self.tally.malformed();
-                    return;
-                }
-            };
+        while let Some(change) = next_sample(&self.reader, &self.name, &self.tally) {
             if !lock(guard).from_ros(&prefix_of(&change.writer_guid))
                 || !self.rate.as_mut().is_none_or(|r| r.allow(now_ns(start)))
             {

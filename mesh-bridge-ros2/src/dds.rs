@@ -233,6 +233,21 @@ pub fn service_qos() -> QosPolicies {
         .build()
 }
 
+/// The next sample waiting in `reader`, if any (call `drain_read_notifications` first in
+/// each round). A sample RustDDS cannot read is logged under `name`, counted as malformed,
+/// and ends the round.
+pub(crate) fn next_sample(
+    reader: &RawReader,
+    name: &str,
+    tally: &crate::metrics::Tally,
+) -> Option<rustdds::no_key::DeserializedCacheChange<RawCdr>> {
+    reader.try_take_one().unwrap_or_else(|e| {
+        tracing::warn!(mapping = %name, error = %e, "DDS sample not readable");
+        tally.malformed();
+        None
+    })
+}
+
 /// The participant part of a GUID.
 #[must_use]
 pub fn prefix_of(guid: &rustdds::GUID) -> ParticipantId {

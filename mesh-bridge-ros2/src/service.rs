@@ -26,7 +26,7 @@ use rustdds::{RTPSEntity, SampleIdentity, SequenceNumber, WriteOptionsBuilder, G
 
 use crate::bridge::{BridgeError, MeshNode, MeshPub, MeshSub};
 use crate::config::{ServerSide, ServiceMap};
-use crate::dds::{prefix_of, service_qos, DdsSide, RawReader, RawWriter};
+use crate::dds::{next_sample, prefix_of, service_qos, DdsSide, RawReader, RawWriter};
 use crate::gate::FirstMatch;
 use crate::guard::{lock, LoopGuard};
 use crate::metrics::Tally;
@@ -53,6 +53,8 @@ pub(crate) struct MeshEnd {
 pub(crate) struct DdsEnd {
     pub(crate) reader: RawReader,
     link: Link,
+    name: String,
+    tally: Tally,
 }
 
 /// What both ends of a service share.
@@ -127,7 +129,7 @@ pub(crate) fn open(
     let rr = names::dds_topic(map.ros_name(), Kind::Reply);
     let request_topic = format!("{}/_request", map.mesh_name());
     let name = format!("service {} <-> ROS {}", map.mesh_name(), map.ros_name());
-    match map.server {
+    let (sub, reader, link, guids) = match map.server {
         ServerSide::Ros => {
             let writer = dds.writer_on(&rq, &request_type, service_qos())?;
             let reader = dds.reader_on(&rr, &response_type, service_qos())?;
@@ -136,7 +138,7 @@ pub(crate) fn open(
             let mut client_id = [0; 8];
             client_id.copy_from_slice(&id[8..16]);
             let link = Link::CallsRos(Arc::new(Mutex::new(CallsRos {
-                name,
+                name: name.clone(),
                 mesh_name: map.mesh_name().to_owned(),
                 request,
                 response,
@@ -150,19 +152,12 @@ pub(crate) fn open(
                 gate: FirstMatch::new(GATE_DEPTH),
                 replies: HashMap::new(),
                 pending: Pending::new(timeout_ns, MAX_PENDING),
-                tally,
+                tally: tally.clone(),
             })));
             let sub = node
                 .raw_subscriber(&spec(&request_topic)?)
                 .map_err(mesh_err)?;
-            Ok((
-                MeshEnd {
-                    sub,
-                    link: link.clone(),
-                },
-                DdsEnd { reader, link },
-                guids,
-            ))
+            (sub, reader, link, guids)
         }
         ServerSide::Mesh => {
             let reader = dds.reader_on(&rq, &request_type, service_qos())?;
@@ -176,25 +171,31 @@ pub(crate) fn open(
                 .raw_publisher(&spec(&request_topic)?, request.hash)
                 .map_err(mesh_err)?;
             let link = Link::CallsMesh(Arc::new(Mutex::new(CallsMesh {
-                name,
+                name: name.clone(),
                 request,
                 response,
                 requests,
                 writer,
                 gate: FirstMatch::new(GATE_DEPTH),
                 pending: Pending::new(timeout_ns, MAX_PENDING),
-                tally,
+                tally: tally.clone(),
             })));
-            Ok((
-                MeshEnd {
-                    sub,
-                    link: link.clone(),
-                },
-                DdsEnd { reader, link },
-                guids,
-            ))
+            (sub, reader, link, guids)
         }
-    }
+    };
+    Ok((
+        MeshEnd {
+            sub,
+            link: link.clone(),
+        },
+        DdsEnd {
+            reader,
+            link,
+            name,
+            tally,
+        },
+        guids,
+    ))
 }
 
 impl Link {
@@ -254,15 +255,7 @@ impl DdsEnd {
     /// Handles every waiting DDS reply (`server = "ros"`) or request (`server = "mesh"`).
     pub(crate) fn drain(&mut self, guard: &Mutex<LoopGuard>, now_ns: u64) {
         self.reader.drain_read_notifications();
-        loop {
-            let change = match self.reader.try_take_one() {
-                Ok(Some(change)) => change,
-                Ok(None) => return,
-                Err(e) => {
-                    tracing::warn!(error = %e, "DDS service sample not readable");
-                    return;
-                }
-            };
+        while let Some(change) = next_sample(&self.reader, &self.name, &self.tally) {
             let failed = match &self.link {
                 Link::CallsRos(link) => {
                     let mut link = lock(link);

@@ -4,6 +4,7 @@ shared-memory prefix, and a bridge process started inside the namespace."""
 
 from __future__ import annotations
 
+import json
 import os
 import pathlib
 import subprocess
@@ -142,3 +143,56 @@ def fastdds_peer_bin() -> pathlib.Path:
 def fastdds(netns: str, fastdds_peer_bin: pathlib.Path) -> Any:
     """Starts a Fast DDS peer in the namespace: `fastdds("sub", topic, type, count)`."""
     return lambda *args: Process([str(fastdds_peer_bin), *args], netns)
+
+
+class DdsPeer:
+    """One DDS implementation's test peer: how to start it in the namespace, how it takes
+    samples and calls to send, and how it reports what it received."""
+
+    def __init__(self, rmw: str, command: list[str], netns: str) -> None:
+        self.rmw = rmw  # the ROS 2 middleware whose service convention it speaks
+        self.command = command
+        self.netns = netns
+
+    def __repr__(self) -> str:
+        return self.rmw
+
+    def start(self, *args: str) -> Process:
+        return Process([*self.command, *args], self.netns)
+
+    def samples_file(self, stem: pathlib.Path, type_name: str, values: list[dict[str, Any]]) -> pathlib.Path:
+        """Samples for `pub`: plain values (Cyclone's Python types), or whole CDR per line,
+        which Fast DDS deserializes into its own types before writing."""
+        import omnimesh
+        from cases import for_peer
+
+        if self.rmw == "cyclonedds":
+            path = stem.with_suffix(".json")
+            path.write_text(json.dumps([for_peer(v) for v in values]))
+        else:
+            path = stem.with_suffix(".hex")
+            path.write_text("".join(omnimesh.to_cdr(type_name, v).hex() + "\n" for v in values))
+        return path
+
+    def calls_file(self, stem: pathlib.Path, calls: list[list[int]]) -> pathlib.Path:
+        """AddTwoInts calls for `client`."""
+        path = stem.with_suffix(".txt")
+        if self.rmw == "cyclonedds":
+            path.write_text(json.dumps(calls))
+        else:
+            path.write_text("".join(f"{a} {b}\n" for a, b in calls))
+        return path
+
+    @staticmethod
+    def cdrs(out: str) -> list[str]:
+        """The CDR (hex) of each sample a peer printed, as it serializes them."""
+        return [json.loads(line)["cdr"] for line in out.splitlines() if line.startswith("{")]
+
+
+@pytest.fixture(params=["cyclonedds", "fastdds"])
+def dds_peer(request: pytest.FixtureRequest, netns: str) -> DdsPeer:
+    """Each test using it runs against Cyclone DDS and against Fast DDS."""
+    if request.param == "cyclonedds":
+        return DdsPeer("cyclonedds", [sys.executable, str(HERE / "cyclone_peer.py")], netns)
+    exe = request.getfixturevalue("fastdds_peer_bin")
+    return DdsPeer("fastdds", [str(exe)], netns)

@@ -1,7 +1,7 @@
-"""The ROS 2 bridge against Eclipse Cyclone DDS (the real libddsc, from the PyPI
-`cyclonedds` wheel) in a private network namespace: six message types each way, byte
-equality of the CDR with what Cyclone serializes, transient-local late joiners, and no loops
-when a topic is bridged both ways."""
+"""The ROS 2 bridge's behaviour between its two sides, against Eclipse Cyclone DDS (the real
+libddsc, from the PyPI `cyclonedds` wheel) in a private network namespace: no loops when a
+topic is bridged both ways or by two bridges, and the bridge's entry in the ROS 2 graph.
+(Types, late joiners and services against both DDS implementations: test_interop.py.)"""
 
 from __future__ import annotations
 
@@ -12,103 +12,7 @@ from typing import Any
 
 import omnimesh
 
-from cases import SAMPLES, for_peer, qos, slug, write_config
-
-
-def test_mesh_to_cyclone(
-    tmp_path: pathlib.Path, prefix: str, cyclone: Any, start_bridge: Any, bridge_metrics: Any
-) -> None:
-    maps = [{"mesh": f"/to_ros/{slug(t)}", "type": t, "direction": "to_ros"} for t in SAMPLES]
-    config = write_config(tmp_path / "bridge.toml", maps)
-    # The namespace is the test's own: a fixed port cannot collide.
-    brg, _ = start_bridge(config, {"OMNI_MESH_OBS_METRICS": "127.0.0.1:9464"})
-    try:
-        with omnimesh.Node("mesh_side", shm_prefix=prefix) as node:
-            for type_name, values in SAMPLES.items():
-                topic = f"/to_ros/{slug(type_name)}"
-                cls = omnimesh.message_class(type_name)
-                pub = node.publisher(topic, cls, qos())
-                # Published before any DDS reader exists: the bridge holds it until one matches.
-                pub.publish(cls.from_plain(values))
-                sub = cyclone("sub", topic, type_name, "1")
-                out, err = sub.finish()
-                assert sub.proc.returncode == 0, f"{type_name}: {err}"
-                got = json.loads(out.splitlines()[-1])
-                assert got["cdr"] == omnimesh.to_cdr(type_name, values).hex(), type_name
-            # What left for ROS 2 keeps its mesh sender in the bridge's metrics.
-            text = bridge_metrics(9464)
-            for type_name in SAMPLES:
-                topic = f"/to_ros/{slug(type_name)}"
-                labels = f'mesh="{topic}",ros="{topic}",sender="{node.did}"'
-                assert f"omnimesh_bridge_sent_to_ros_total{{{labels}}} 1" in text, text
-            assert 'node="/ros2_bridge"' in text, "the bridge node's own metrics are served too"
-    finally:
-        out, err = brg.stop()
-    assert "forwarded to ROS 6" in out, out + err
-
-
-def test_cyclone_to_mesh(tmp_path: pathlib.Path, prefix: str, cyclone: Any, start_bridge: Any) -> None:
-    maps = [{"mesh": f"/from_ros/{slug(t)}", "type": t, "direction": "from_ros"} for t in SAMPLES]
-    config = write_config(tmp_path / "bridge.toml", maps)
-    brg, did = start_bridge(config)
-    try:
-        with omnimesh.Node("mesh_side", shm_prefix=prefix) as node:
-            for type_name, values in SAMPLES.items():
-                topic = f"/from_ros/{slug(type_name)}"
-                sub = node.subscription(topic, omnimesh.message_class(type_name), qos=qos())
-                samples = tmp_path / f"{slug(type_name)}.json"
-                samples.write_text(json.dumps([for_peer(values)]))
-                pub = cyclone("pub", topic, type_name, str(samples))
-                got = sub.recv(timeout=30.0)
-                out, err = pub.finish()
-                assert pub.proc.returncode == 0, f"{type_name}: {err}"
-                assert got is not None, f"{type_name}: nothing reached the mesh"
-                assert got.sender == did, "the bridge vouches for what it brings in"
-                sent = json.loads(out.splitlines()[1])["cdr"]
-                assert omnimesh.to_cdr(type_name, got.msg).hex() == sent, type_name
-                assert got.msg == omnimesh.message_class(type_name).from_plain(values)
-    finally:
-        out, err = brg.stop()
-    assert "from ROS 6" in out, out + err
-
-
-def test_transient_local_late_joiners(tmp_path: pathlib.Path, prefix: str, cyclone: Any, start_bridge: Any) -> None:
-    maps = [
-        {"mesh": "/tl/in", "type": "std_msgs/msg/String", "direction": "from_ros", "durability": "transient_local"},
-        {"mesh": "/tl/out", "type": "std_msgs/msg/String", "direction": "to_ros", "durability": "transient_local"},
-    ]
-    config = write_config(tmp_path / "bridge.toml", maps)
-    # A Cyclone publisher with history, before the bridge exists.
-    samples = tmp_path / "tl.json"
-    samples.write_text(json.dumps([{"data": f"kept {i}"} for i in range(3)]))
-    early = cyclone("pub", "/tl/in", "std_msgs/msg/String", str(samples), "--transient-local",
-                 "--wait-match", "0", "--linger", "20")
-    assert early.line().strip() == "matched"
-    brg, _ = start_bridge(config)
-    try:
-        with omnimesh.Node("late", shm_prefix=prefix) as node:
-            tl = omnimesh.QoS(reliable=True, depth=10, max_bytes=2_200_000)
-            pub = node.publisher("/tl/out", omnimesh.message_class("std_msgs/msg/String"), tl)
-            for i in range(3):
-                pub.publish(omnimesh.message_class("std_msgs/msg/String")(data=f"mesh {i}"))
-            time.sleep(1.0)
-            # ROS 2 late joiner: gets the history the bridge's DDS writer keeps.
-            late = cyclone("sub", "/tl/out", "std_msgs/msg/String", "3", "--transient-local")
-            out, err = late.finish()
-            assert late.proc.returncode == 0, err
-            assert [json.loads(x)["msg"]["data"] for x in out.splitlines()[1:]] == [f"mesh {i}" for i in range(3)]
-            # Mesh side: the bridge read the Cyclone writer's history when it joined.
-            sub = node.subscription("/tl/in", omnimesh.message_class("std_msgs/msg/String"), qos=tl)
-            got = []
-            deadline = time.monotonic() + 20
-            while len(got) < 3 and time.monotonic() < deadline:
-                s = sub.recv(timeout=1.0)
-                if s is not None:
-                    got.append(s.msg.data)
-            assert got == [f"kept {i}" for i in range(3)]
-    finally:
-        brg.stop()
-        early.stop()
+from cases import qos, write_config
 
 
 def test_both_ways_without_loops(tmp_path: pathlib.Path, prefix: str, cyclone: Any, start_bridge: Any) -> None:

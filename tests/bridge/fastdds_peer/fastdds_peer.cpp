@@ -134,29 +134,32 @@ struct Dds {
     /// A reliable writer keeping the last `depth` samples (all, up to `-depth`, if negative).
     DataWriter* writer(Topic* topic, bool transient_local, int depth) {
         DataWriterQos qos = DATAWRITER_QOS_DEFAULT;
-        qos.reliability().kind = RELIABLE_RELIABILITY_QOS;
+        endpoint_qos(qos, transient_local, depth);
         qos.reliability().max_blocking_time = eprosima::fastrtps::Duration_t(10, 0);
-        keep(qos.history(), qos.resource_limits(), depth);
-        qos.durability().kind =
-            transient_local ? TRANSIENT_LOCAL_DURABILITY_QOS : VOLATILE_DURABILITY_QOS;
-        qos.endpoint().history_memory_policy =
-            eprosima::fastrtps::rtps::PREALLOCATED_WITH_REALLOC_MEMORY_MODE;
         DataWriter* w = publisher->create_datawriter(topic, qos);
         if (w == nullptr) fail("cannot create a writer on " + topic->get_name());
         return w;
     }
 
+    /// A reliable reader, history as for `writer`.
     DataReader* reader(Topic* topic, bool transient_local, int depth) {
         DataReaderQos qos = DATAREADER_QOS_DEFAULT;
+        endpoint_qos(qos, transient_local, depth);
+        DataReader* r = subscriber->create_datareader(topic, qos);
+        if (r == nullptr) fail("cannot create a reader on " + topic->get_name());
+        return r;
+    }
+
+    /// What writers and readers share: reliable, the history, durability, and payloads that
+    /// grow to the sample (1 MiB clouds).
+    template <class EndpointQos>
+    static void endpoint_qos(EndpointQos& qos, bool transient_local, int depth) {
         qos.reliability().kind = RELIABLE_RELIABILITY_QOS;
         keep(qos.history(), qos.resource_limits(), depth);
         qos.durability().kind =
             transient_local ? TRANSIENT_LOCAL_DURABILITY_QOS : VOLATILE_DURABILITY_QOS;
         qos.endpoint().history_memory_policy =
             eprosima::fastrtps::rtps::PREALLOCATED_WITH_REALLOC_MEMORY_MODE;
-        DataReader* r = subscriber->create_datareader(topic, qos);
-        if (r == nullptr) fail("cannot create a reader on " + topic->get_name());
-        return r;
     }
 };
 
