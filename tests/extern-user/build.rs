@@ -20,6 +20,7 @@ fn main() {
         "sensor_msgs",
         "nav_msgs",
         "std_srvs",
+        "example_interfaces",
     ] {
         generator = generator.extern_package(package, &format!("::omni_msgs::{package}"));
     }
