@@ -14,12 +14,11 @@
 //! ROS 2 are signed by the bridge.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use mesh_core::identity::Did;
-use mesh_core::node::{service_reply_topic, RawSample};
-use mesh_core::transport::shm::ThreadSafe;
+use mesh_core::node::{service_reply_topic, RawReplies, RawSample};
+use mesh_core::transport::shm::{ShmPublisher, ThreadSafe};
 use omni_msgs::dynamic::DynType;
 use rustdds::no_key::DeserializedCacheChange;
 use rustdds::{RTPSEntity, SampleIdentity, SequenceNumber, WriteOptionsBuilder, GUID};
@@ -36,8 +35,6 @@ use crate::rpc::{join_cyclone, split_cyclone, Pending, RequestId, Rmw};
 
 /// Calls in flight per service, at most.
 const MAX_PENDING: usize = 1024;
-/// Reply publishers kept per service (one per mesh client instance).
-const MAX_REPLY_PORTS: usize = 256;
 /// Writes waiting for the first match of a service's DDS writer.
 const GATE_DEPTH: usize = 16;
 
@@ -66,19 +63,17 @@ pub(crate) enum Link {
 
 /// Where a mesh caller waits for its reply.
 struct Caller {
-    reply_topic: String,
-    sequence: u64,
     did: Did,
+    epoch: u64,
+    sequence: u64,
 }
 
 /// `server = "ros"`: mesh clients call a ROS 2 server.
 pub(crate) struct CallsRos {
     name: String,
-    mesh_name: String,
     request: &'static DynType,
     response: &'static DynType,
     node: Arc<MeshNode>,
-    max_bytes: usize,
     writer: RawWriter,
     reply_reader: GUID,
     rmw: Rmw,
@@ -86,7 +81,7 @@ pub(crate) struct CallsRos {
     client_id: u64,
     next_seq: i64,
     gate: FirstMatch<(Vec<u8>, Caller)>,
-    replies: HashMap<String, MeshPub>,
+    replies: RawReplies<ShmPublisher<ThreadSafe>>,
     pending: Pending<RequestId, Caller>,
     tally: Tally,
 }
@@ -139,18 +134,21 @@ pub(crate) fn open(
             client_id.copy_from_slice(&id[8..16]);
             let link = Link::CallsRos(Arc::new(Mutex::new(CallsRos {
                 name: name.clone(),
-                mesh_name: map.mesh_name().to_owned(),
                 request,
                 response,
                 node: node.clone(),
-                max_bytes: map.max_bytes,
                 reply_reader: reader.guid(),
                 writer,
                 rmw: map.rmw.as_ref().map_or(Rmw::Fastdds, |r| *r.get_ref()),
                 client_id: u64::from_le_bytes(client_id),
                 next_seq: 1,
                 gate: FirstMatch::new(GATE_DEPTH),
-                replies: HashMap::new(),
+                replies: RawReplies::new(
+                    map.mesh_name(),
+                    map.max_bytes,
+                    node.default_qos(),
+                    response.hash,
+                ),
                 pending: Pending::new(timeout_ns, MAX_PENDING),
                 tally: tally.clone(),
             })));
@@ -302,26 +300,15 @@ impl CallsRos {
             return Ok(());
         }
         let cdr = (self.request.to_cdr)(sample.payload()).map_err(|e| e.to_string())?;
-        let reply_topic = service_reply_topic(&self.mesh_name, &sample.sender(), sample.epoch());
-        if !self.replies.contains_key(&reply_topic) {
-            if self.replies.len() >= MAX_REPLY_PORTS {
-                self.replies.clear();
-            }
-            let spec = self
-                .node
-                .channel_spec(&reply_topic, self.max_bytes, &self.node.default_qos())
-                .map_err(|e| e.to_string())?;
-            let port = self
-                .node
-                .raw_publisher(&spec, self.response.hash)
-                .map_err(|e| e.to_string())?;
-            self.replies.insert(reply_topic.clone(), port);
-        }
         let caller = Caller {
-            reply_topic,
-            sequence: sample.sequence(),
             did: sample.sender(),
+            epoch: sample.epoch(),
+            sequence: sample.sequence(),
         };
+        // Open the reply port now: the caller's subscription meets it before the reply.
+        self.replies
+            .port(&self.node, &caller.did, caller.epoch)
+            .map_err(|e| e.to_string())?;
         if let Some((cdr, caller)) = self.gate.admit((cdr, caller)) {
             self.write_request(cdr, caller, now_ns);
         }
@@ -395,8 +382,8 @@ impl CallsRos {
         let archive = (self.response.from_cdr)(&body).map_err(|e| e.to_string())?;
         let port = self
             .replies
-            .get_mut(&caller.reply_topic)
-            .ok_or("the caller's reply port is gone")?;
+            .port(&self.node, &caller.did, caller.epoch)
+            .map_err(|e| e.to_string())?;
         port.publish_archive_as(&archive, caller.sequence)
             .map_err(|e| e.to_string())?;
         self.tally.from_ros();

@@ -9,7 +9,7 @@ use mesh_core::config::Config;
 use mesh_core::delivery::{History, Qos};
 use mesh_core::identity::{load_key_file, Did, NodeKey};
 use mesh_core::node::{
-    service_reply_topic, Node as MeshNode, RawPublisher, RawSample, RawSubscriber,
+    service_reply_topic, Node as MeshNode, RawPublisher, RawReplies, RawSample, RawSubscriber,
 };
 use mesh_core::security::{SecurityMode, TrustStore};
 use mesh_core::transport::shm::ShmFrame;
@@ -274,11 +274,10 @@ impl Node {
         Ok(Server {
             node: slf.clone().unbind(),
             requests,
-            replies: HashMap::new(),
+            replies: RawReplies::new(&name, max_bytes, qos(false, 8), response.hash),
             request,
             response,
             name,
-            max_bytes,
         })
     }
 
@@ -539,11 +538,10 @@ pub struct Server {
     /// The node, to open a reply publisher per client.
     node: Py<Node>,
     requests: RawSubscriber<Sub>,
-    replies: HashMap<String, RawPublisher<Pub>>,
+    replies: RawReplies<Pub>,
     request: &'static DynType,
     response: &'static DynType,
     name: String,
-    max_bytes: usize,
 }
 
 #[pymethods]
@@ -583,25 +581,12 @@ impl Server {
             .parse()
             .map_err(|e| MessageError::new_err(format!("bad reply token: {e}")))?;
         let archive = encode_value(self.response, response)?;
-        let topic = service_reply_topic(&self.name, &did, epoch);
-        if !self.replies.contains_key(&topic) {
-            if self.replies.len() >= 256 {
-                self.replies.clear();
-            }
-            let node = self.node.borrow(py);
-            let spec = node.spec(&topic, self.max_bytes, false, 8)?;
-            let port = node
-                .node
-                .raw_publisher(&spec, self.response.hash)
-                .map_err(transport)?;
-            self.replies.insert(topic.clone(), port);
-        }
-        match self.replies.get_mut(&topic) {
-            Some(port) => port
-                .publish_archive_as(&archive, sequence)
-                .map_err(transport),
-            None => Ok(()),
-        }
+        let node = self.node.borrow(py);
+        self.replies
+            .port(&node.node, &did, epoch)
+            .map_err(transport)?
+            .publish_archive_as(&archive, sequence)
+            .map_err(transport)
     }
 
     #[getter]

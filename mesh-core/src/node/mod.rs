@@ -31,7 +31,9 @@ pub use pubsub::{
 };
 pub use raw::{RawPublisher, RawSample, RawSubscriber};
 pub use service::reply_topic as service_reply_topic;
-pub use service::{CallError, ServeError, ServiceClient, ServiceServer};
+pub use service::{
+    CallError, RawReplies, ServeError, ServiceClient, ServiceServer, MAX_REPLY_PORTS,
+};
 pub use threaded::{RunningExecutor, ThreadedError, ThreadedExecutor};
 
 use crate::identity::{Did, NodeKey};

@@ -8,6 +8,7 @@
 //! like every message: the server learns the verified client DID, the client verifies the
 //! server.
 
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -58,6 +59,72 @@ pub fn reply_topic(service: &str, client: &Did, epoch: u64) -> String {
     let key = client.public_key().to_bytes();
     let hex: String = key[..8].iter().map(|b| format!("{b:02x}")).collect();
     format!("{service}/_reply/c{hex}_{epoch}")
+}
+
+/// Most reply publishers a server keeps (one per client instance it has answered).
+pub const MAX_REPLY_PORTS: usize = 256;
+
+/// The reply publishers of a type-erased service server (the Python binding, the ROS 2
+/// bridge): one per client instance, on its [`reply_topic`], opened on its first request;
+/// at most [`MAX_REPLY_PORTS`] are kept.
+pub struct RawReplies<P> {
+    service: String,
+    max_bytes: usize,
+    qos: crate::delivery::Qos,
+    type_hash: [u8; 32],
+    ports: HashMap<String, super::RawPublisher<P>>,
+}
+
+impl<P> std::fmt::Debug for RawReplies<P> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RawReplies")
+            .field("service", &self.service)
+            .field("ports", &self.ports.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<P: crate::transport::FramePublisher> RawReplies<P> {
+    /// Replies of `service` (resolved name) of the type `type_hash`, archives of at most
+    /// `max_bytes`, on channels with `qos` (the clients' reply subscriptions').
+    #[must_use]
+    pub fn new(
+        service: &str,
+        max_bytes: usize,
+        qos: crate::delivery::Qos,
+        type_hash: [u8; 32],
+    ) -> Self {
+        Self {
+            service: service.to_owned(),
+            max_bytes,
+            qos,
+            type_hash,
+            ports: HashMap::new(),
+        }
+    }
+
+    /// The publisher for the client instance (`client`, `epoch`), opened on `node` if new.
+    ///
+    /// # Errors
+    /// [`NodeError`] when the port cannot be opened.
+    pub fn port<T: Transport<Publisher = P>>(
+        &mut self,
+        node: &Node<T>,
+        client: &Did,
+        epoch: u64,
+    ) -> Result<&mut super::RawPublisher<P>, NodeError> {
+        let topic = reply_topic(&self.service, client, epoch);
+        if !self.ports.contains_key(&topic) && self.ports.len() >= MAX_REPLY_PORTS {
+            self.ports.clear();
+        }
+        Ok(match self.ports.entry(topic) {
+            Entry::Occupied(port) => port.into_mut(),
+            Entry::Vacant(slot) => {
+                let spec = node.channel_spec(slot.key(), self.max_bytes, &self.qos)?;
+                slot.insert(node.raw_publisher(&spec, self.type_hash)?)
+            }
+        })
+    }
 }
 
 /// The server end of service `S`.
@@ -168,7 +235,7 @@ where
         };
         let topic = reply_topic(&self.name, &request.sender(), request.epoch());
         if !self.replies.contains_key(&topic) {
-            if self.replies.len() >= 256 {
+            if self.replies.len() >= MAX_REPLY_PORTS {
                 self.replies.clear();
             }
             let publisher = self.node.publisher::<S::Response>(&topic, self.max_bytes)?;
